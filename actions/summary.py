@@ -1,0 +1,116 @@
+"""``summary``: a record's key facts, open questions, risks and next steps, every bullet cited."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from actions.base import Action, ActionContext, ActionInput, Outcome, PromptRef, no_evidence_verdict, render_evidence
+from guardrails.grounding import Claim, verify_citations
+from retrieval.filters import SearchScope
+from retrieval.models import Citation, RecordRef
+from retrieval.search import pack_context
+
+SECTIONS = ("key_facts", "open_questions", "risks", "next_steps")
+DEFAULT_QUERY = "key facts decisions amounts dates pricing discount objections risks next steps open questions"
+
+
+class SummaryInput(ActionInput):
+    record: str = Field(description="Record to summarise: account:ID, opportunity:ID, contact:ID or document:ID")
+    focus: str | None = Field(default=None, max_length=500, description="Optional focus, e.g. 'pricing'")
+    max_bullets: int = Field(default=4, ge=1, le=8)
+
+    @field_validator("record")
+    @classmethod
+    def _record(cls, value: str) -> str:
+        RecordRef.parse(value)
+        return value
+
+
+class _DraftBullet(BaseModel):
+    text: str
+    evidence: list[str] = Field(default_factory=list)
+
+
+class SummaryDraft(BaseModel):
+    """What the model is asked to produce (evidence cited by label E1..En)."""
+
+    headline: str
+    key_facts: list[_DraftBullet] = Field(default_factory=list)
+    open_questions: list[_DraftBullet] = Field(default_factory=list)
+    risks: list[_DraftBullet] = Field(default_factory=list)
+    next_steps: list[_DraftBullet] = Field(default_factory=list)
+
+
+class Bullet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    citations: list[str] = Field(description="chunk ids of the evidence this bullet rests on")
+    support: float = Field(description="share of the bullet's content words found in its evidence")
+
+
+class SummaryOutput(BaseModel):
+    record: str
+    headline: str
+    key_facts: list[Bullet]
+    open_questions: list[Bullet]
+    risks: list[Bullet]
+    next_steps: list[Bullet]
+
+
+class SummaryAction(Action[SummaryInput, SummaryOutput]):
+    name = "summary"
+    description = "Summarise a record: key facts, open questions, risks and next steps, with citations."
+    purpose = "sales_insights"
+    prompt_name = "summary"
+    input_model = SummaryInput
+    output_model = SummaryOutput
+    top_k = 14
+
+    def execute(self, inp: SummaryInput, ctx: ActionContext) -> Outcome[SummaryOutput]:
+        ref = RecordRef.parse(inp.record)
+        prompt = self.prompt(ctx)
+        prompt_ref = PromptRef(name=prompt.name, version=prompt.version)
+        result = self.retrieve(ctx, inp.focus or DEFAULT_QUERY, SearchScope(record=ref), self.top_k)
+        packed = pack_context(result.hits, ctx.env.context_tokens, chronological=True)
+        retrieved = [hit.id for hit in result.hits]
+        if not packed.hits:
+            empty = SummaryOutput(record=str(ref), headline="No evidence found for this record.",
+                                  key_facts=[], open_questions=[], risks=[], next_steps=[])
+            return Outcome(empty, [], [no_evidence_verdict(str(ref))], None, prompt_ref, retrieved)
+
+        values = {
+            "record_label": ctx.env.describe_record(ctx.caller.tenant_id, ref),
+            "evidence": render_evidence(packed),
+            "focus": inp.focus or "",
+            "max_bullets": inp.max_bullets,
+        }
+        draft, chat = self.generate(ctx, prompt, values, SummaryDraft)
+        assert isinstance(draft, SummaryDraft)
+
+        labels = packed.by_label()
+        texts = {label: hit.chunk.text for label, hit in labels.items()}
+        sections: dict[str, list[Bullet]] = {}
+        verdicts = []
+        cited: dict[str, Citation] = {}
+        for section in SECTIONS:
+            bullets = getattr(draft, section)[: inp.max_bullets]
+            claims = [Claim(b.text, tuple(_norm(e) for e in b.evidence)) for b in bullets]
+            found, scores = verify_citations(claims, texts, min_support=ctx.env.min_support)
+            verdicts.extend(found)
+            sections[section] = []
+            for claim, score in zip(claims, scores, strict=True):
+                ids = []
+                for label in claim.evidence:
+                    if label in labels:
+                        hit = labels[label]
+                        ids.append(hit.id)
+                        cited.setdefault(hit.id, hit.citation())
+                sections[section].append(Bullet(text=claim.text, citations=ids, support=round(score, 3)))
+        output = SummaryOutput(record=str(ref), headline=draft.headline, **sections)
+        return Outcome(output, list(cited.values()), verdicts, chat, prompt_ref, retrieved)
+
+
+def _norm(label: str) -> str:
+    """Accept 'E3', '[E3]', 'e3' from the model."""
+    return label.strip().strip("[]").upper()

@@ -1,0 +1,152 @@
+"""Query latency of Sidekick's search against LangChain's QdrantVectorStore, same data.
+
+    .venv/bin/python -m eval.benchmarks.bench_search_latency [--sizes 1000,10000,100000] [--queries 50]
+
+For each collection size N, the same N points (MiniLM-sized random unit vectors for the
+dense part, BM25 vectors of real MTRAG/QMSum text for the sparse part, 4 tenants, 10 teams)
+are loaded into:
+
+- Sidekick's embedded store (Qdrant Edge, in-process HNSW), searched through
+  ``Retriever.search`` (query embedding + tenant/ACL/consent filter), dense and hybrid;
+- qdrant-client local mode (the only embedded Qdrant LangChain can use), searched through
+  ``langchain_qdrant.QdrantVectorStore.similarity_search`` with the same tenant filter and
+  the same embedder: the peer baseline.
+
+Every query embeds real question text with the same MiniLM model, so both sides pay the
+same embedding cost. Reports p50/p95 in ms and the ratio baseline / Sidekick-dense."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from qdrant_client import QdrantClient, models
+
+from eval.benchmarks.bench_vector_backends import DIM, unit
+from retrieval.edge_store import EdgeVectorStore
+from retrieval.embedder import SentenceTransformerEmbedder
+from retrieval.filters import AccessContext
+from retrieval.models import Chunk, DocType
+from retrieval.qdrant_store import QdrantClientVectorStore
+from retrieval.search import Retriever, SearchRequest
+from retrieval.sparse import Bm25Encoder
+from retrieval.store import DENSE, PointData
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+
+
+def texts_and_questions() -> tuple[list[str], list[str]]:
+    texts = [json.loads(line)["text"].strip() for line in (SHARED / "mtrag_cloud" / "docs.jsonl").open()]
+    questions = [json.loads(line)["question"] for line in (SHARED / "mtrag_cloud" / "qa.jsonl").open()]
+    return texts, questions
+
+
+def build_points(n: int, texts: list[str], bm25: Bm25Encoder) -> list[PointData]:
+    rng = random.Random(3)
+    sparse = bm25.encode_documents(texts)
+    points = []
+    for i in range(n):
+        j = i % len(texts)
+        chunk = Chunk(tenant_id=f"t{i % 4}", document_id=f"doc-{i}", chunk_index=0, text=texts[j][:400],
+                      doc_type=DocType.PRODUCT_DOC, acl=[f"team:{i % 10}", "everyone"])
+        points.append(PointData(chunk, unit(rng), sparse[j]))
+    return points
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    s = sorted(samples)
+    return {"p50_ms": round(statistics.median(s), 2), "p95_ms": round(s[int(0.95 * (len(s) - 1))], 2)}
+
+
+def timed(fn: Any, queries: list[str]) -> dict[str, float]:
+    fn(queries[0])  # warm caches
+    samples = []
+    for q in queries:
+        t = time.perf_counter()
+        fn(q)
+        samples.append((time.perf_counter() - t) * 1000)
+    return percentiles(samples)
+
+
+class _LangChainEmbeddings:
+    """LangChain's Embeddings interface over the same MiniLM object Sidekick uses."""
+
+    def __init__(self, embedder: SentenceTransformerEmbedder) -> None:
+        self._e = embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._e.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._e.embed_query(text)
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_documents(texts)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        return self.embed_query(text)
+
+
+def run_size(n: int, queries: list[str], texts: list[str], embedder: SentenceTransformerEmbedder,
+             bm25: Bm25Encoder, root: Path) -> dict[str, Any]:
+    from langchain_qdrant import QdrantVectorStore
+
+    points = build_points(n, texts, bm25)
+    edge = EdgeVectorStore(root / f"edge-{n}")
+    edge.ensure_collection(DIM)
+    local = QdrantClientVectorStore(collection="bench", path=root / f"local-{n}")
+    local.ensure_collection(DIM)
+    for store in (edge, local):
+        for p in points:
+            store.replace_document(p.chunk.tenant_id, p.chunk.document_id, [p])
+    edge.optimize()
+    access = AccessContext.for_user("t1", "u", ["1", "5"], "sales_insights")
+    retriever = Retriever(store=edge, embedder=embedder, sparse=bm25, reranker=None)
+
+    def sidekick(mode: str) -> Any:
+        return lambda q: retriever.search(SearchRequest(query=q, access=access, mode=mode,  # type: ignore[arg-type]
+                                                        top_k=10, candidates=40, rerank=False, diversify=False))
+
+    client: QdrantClient = local._client  # the same local collection, opened once
+    lc = QdrantVectorStore(client=client, collection_name="bench", embedding=_LangChainEmbeddings(embedder),  # type: ignore[arg-type]
+                           vector_name=DENSE, content_payload_key="text", validate_collection_config=False)
+    tenant = models.Filter(must=[models.FieldCondition(key="tenant_id", match=models.MatchValue(value="t1"))])
+    dense = timed(sidekick("dense"), queries)
+    hybrid = timed(sidekick("hybrid"), queries)
+    baseline = timed(lambda q: lc.similarity_search(q, k=10, filter=tenant), queries)
+    result: dict[str, Any] = {
+        "points": n,
+        "sidekick_dense": dense,
+        "sidekick_hybrid": hybrid,
+        "langchain_local_dense": baseline,
+        "baseline_over_sidekick_dense_p95": round(baseline["p95_ms"] / dense["p95_ms"], 1),
+    }
+    edge.close()
+    local.close()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--queries", type=int, default=50)
+    args = parser.parse_args()
+    texts, questions = texts_and_questions()
+    embedder = SentenceTransformerEmbedder()
+    embedder.embed_query("warm up")
+    bm25 = Bm25Encoder()
+    root = Path(tempfile.mkdtemp(prefix="sidekick-bench-search-"))
+    rows = [run_size(int(n), questions[: args.queries], texts, embedder, bm25, root) for n in args.sizes.split(",")]
+    print(json.dumps({"machine": f"{platform.machine()}, {os.cpu_count()} cores", "results": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""The vector-store protocol and what every backend shares.
+
+One collection holds every tenant's chunks with two vectors per point: ``dense``
+(the embedder's, cosine) and ``bm25`` (sparse term weights, IDF applied by the engine).
+Backends: :mod:`retrieval.edge_store` (Qdrant Edge in-process, the embedded default) and
+:mod:`retrieval.qdrant_store` (qdrant-client: a Qdrant server or cluster in production,
+or its local mode)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from retrieval.filters import FilterSpec, ScopedFilter
+from retrieval.models import Chunk, SearchHit
+
+DENSE = "dense"
+SPARSE = "bm25"
+
+
+@dataclass(frozen=True)
+class SparseVec:
+    indices: list[int]
+    values: list[float]
+
+
+@dataclass(frozen=True)
+class PointData:
+    chunk: Chunk
+    dense: list[float]
+    sparse: SparseVec
+
+
+SearchMode = Literal["dense", "sparse", "hybrid"]
+
+
+class RetrievalError(Exception):
+    """Base of retrieval failures."""
+
+
+class StoreUnavailable(RetrievalError):
+    """The vector store cannot be reached or opened."""
+
+
+class VectorStore(Protocol):
+    """Where chunks live. Searches take only a :class:`ScopedFilter` (tenant + ACL + consent)."""
+
+    def ensure_collection(self, dense_size: int) -> None:
+        """Create the collection and payload indexes if missing; check the vector size."""
+
+    def replace_document(self, tenant_id: str, document_id: str, points: Sequence[PointData]) -> int:
+        """Make ``points`` the document's only chunks, in one step as readers see it.
+
+        Returns how many stale points were removed."""
+
+    def delete_where(self, spec: FilterSpec) -> int:
+        """Delete every point matching a tenant-bound maintenance filter; return the count."""
+
+    def set_payload_where(self, spec: FilterSpec, payload: dict[str, object]) -> None:
+        """Set payload keys on every point matching a tenant-bound maintenance filter."""
+
+    def scroll(self, spec: FilterSpec, limit: int = 10_000) -> list[tuple[str, Chunk]]:
+        """Points matching a maintenance filter (export, checks), without vectors."""
+
+    def count(self, spec: FilterSpec | ScopedFilter) -> int:
+        """How many points match."""
+
+    def search(
+        self,
+        flt: ScopedFilter,
+        *,
+        dense: list[float] | None,
+        sparse: SparseVec | None,
+        mode: SearchMode,
+        limit: int,
+        candidates: int,
+        with_vectors: bool = False,
+    ) -> list[SearchHit]:
+        """Dense, sparse, or both fused with reciprocal rank fusion (prefetch + RRF)."""
+
+    def close(self) -> None:
+        """Flush and release resources."""
+
+    def healthy(self) -> bool:
+        """True when the store answers a trivial request."""
+
+
+class ReadWriteLock:
+    """Many readers or one writer: makes a document's replacement atomic to readers in-process."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writer = False
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if self._readers == 0:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+def hits_from_payloads(
+    rows: Sequence[tuple[object, float, dict | None, list[float] | None]],
+) -> list[SearchHit]:
+    return [
+        SearchHit(id=str(pid), score=float(score), chunk=Chunk.model_validate(payload or {}), dense=vec)
+        for pid, score, payload, vec in rows
+    ]

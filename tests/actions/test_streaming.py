@@ -1,0 +1,116 @@
+"""Streaming actions over HTTP (server-sent events): meta, tokens, done with the envelope;
+errors as an ``error`` event with a problem+json body; every stream audited."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from actions.base import ActionContext, Caller
+from actions.qa import NOT_FOUND, QAAction, QAInput
+from prompts.chat import LlamaCppChatModel
+from prompts.store import PromptVersionRow
+from service.app import create_app
+from service.audit import AuditRow
+from service.container import Container
+from tests.actions.test_qa import quoting
+from tests.service.test_api import headers
+
+
+@pytest.fixture
+def client(demo_container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container=demo_container)) as c:
+        yield c
+
+
+def events(client: TestClient, path: str, body: dict[str, Any], hdrs: dict[str, str]) -> list[tuple[str, Any]]:
+    out = []
+    with client.stream("POST", path, json=body, headers=hdrs) as response:
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+        for block in response.read().decode().split("\n\n"):
+            if block.strip():
+                kind, data = block.split("\n", 1)
+                out.append((kind.removeprefix("event: "), json.loads(data.removeprefix("data: "))))
+    return out
+
+
+def test_qa_streams_tokens_then_the_envelope(client: TestClient, demo_container: Container) -> None:
+    demo_container.chat._responder = quoting("requests per minute")  # type: ignore[attr-defined]
+    hdrs = headers(demo_container, "u-priya")
+    got = events(client, "/v1/actions/qa/stream", {"question": "What is the Enterprise API rate limit?"}, hdrs)
+    kinds = [k for k, _ in got]
+    assert kinds[0] == "meta" and kinds[-1] == "done" and kinds.count("token") >= 3
+    meta, done = got[0][1], got[-1][1]
+    assert meta["prompt"] == {"name": "qa", "version": 1} and meta["citations"]
+    answer = "".join(d["text"] for k, d in got if k == "token")
+    assert done["output"]["answer"] == answer and done["output"]["answerable"] is True
+    assert {s["chunk_id"] for s in done["output"]["sources"]} <= {c["chunk_id"] for c in meta["citations"]}
+    assert done["usage"]["completion_tokens"] > 0 and done["cached"] is False
+    with demo_container.sessions() as session:
+        row = session.query(AuditRow).filter_by(event="action:qa").one()
+    assert row.request_id == done["id"] and row.status == "ok" and row.chunk_ids
+    again = events(client, "/v1/actions/qa/stream", {"question": "What is the Enterprise API rate limit?"}, hdrs)
+    assert [k for k, _ in again] == ["meta", "token", "done"] and again[-1][1]["cached"] is True
+    assert again[1][1]["text"] == answer
+
+
+def test_stream_failures_are_error_events_and_audited(client: TestClient, demo_container: Container) -> None:
+    hdrs = headers(demo_container, "u-priya")  # the scripted model has nothing queued: it fails
+    got = events(client, "/v1/actions/qa/stream", {"question": "How are webhooks retried?"}, hdrs)
+    assert [k for k, _ in got] == ["meta", "error"]
+    assert got[-1][1]["type"].endswith("/model-error") and got[-1][1]["status"] == 502
+    with demo_container.sessions() as session:
+        assert session.query(AuditRow).filter_by(event="action:qa", status="error").count() == 1
+    bad = client.post("/v1/actions/qa/stream", json={"question": ""}, headers=hdrs)
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    assert client.post("/v1/actions/field_fill/stream", json={}, headers=hdrs).status_code in (404, 405)
+    forbidden = client.post("/v1/actions/qa/stream?prompt_version=1", json={"question": "Hi?"}, headers=hdrs)
+    assert forbidden.status_code == 403  # checked before the stream starts
+
+
+def test_refused_email_streams_no_tokens(client: TestClient, demo_container: Container) -> None:
+    hdrs = headers(demo_container, "u-james", ["t-midmarket"])
+    got = events(client, "/v1/actions/email_draft/stream", {"contact_id": "C-203", "tone": "friendly"}, hdrs)
+    assert [k for k, _ in got] == ["meta", "done"]
+    assert got[-1][1]["output"]["refused"] is True and got[-1][1]["review_flags"][0]["code"] == "no_evidence"
+    assert demo_container.chat.calls == []  # type: ignore[attr-defined]
+    listed = {a["name"]: a["streams"] for a in client.get("/v1/actions", headers=hdrs).json()}
+    assert listed == {"summary": False, "email_draft": True, "field_fill": False, "compliance_check": False,
+                      "qa": True}
+
+
+@pytest.mark.slow
+def test_real_model_streams_its_first_tokens_before_it_finishes(demo_container: Container,
+                                                                 tmp_path_factory: pytest.TempPathFactory) -> None:
+    from prompts.local_model import MODEL_NAME, assemble_packaged_model
+
+    path = assemble_packaged_model(tmp_path_factory.getbasetemp().parent / "sidekick-models")
+    demo_container._chat = LlamaCppChatModel(path, name=MODEL_NAME, context_tokens=2048, threads=2)
+    demo_container.__dict__.pop("action_env", None)
+    env = demo_container.action_env
+    env.context_tokens = 400  # a short prompt: this checks streaming, not answer quality
+    template = env.prompts.get("demo", "qa").template.model_copy(deep=True)
+    template.params.max_tokens = 40
+    with demo_container.sessions() as session:  # an admin's draft version with a small token limit
+        session.add(PromptVersionRow(tenant_id="demo", name="qa", version=2, state="draft",
+                                     template=template.model_dump(mode="json")))
+        session.commit()
+    admin = Caller(tenant_id="demo", user_id="u-lena", teams=("t-enterprise",), role="admin")
+    ctx = ActionContext(caller=admin, env=env, prompt_version=2)
+    start, stamps = time.perf_counter(), []
+    final = None
+    for event in QAAction().stream(QAInput(question="How much does the Growth tier cost per vehicle?"), ctx):
+        stamps.append((event.event, time.perf_counter() - start))
+        final = event.response or final
+    kinds = [k for k, _ in stamps]
+    assert kinds[0] == "meta" and kinds[-1] == "done" and "token" in kinds
+    first_token = next(t for k, t in stamps if k == "token")
+    assert first_token < stamps[-1][1]  # tokens arrive before the answer is complete
+    assert final is not None and final.model == MODEL_NAME and final.prompt.version == 2
+    assert 0 < final.usage.completion_tokens <= 60  # tiktoken count of at most 40 model tokens
+    assert final.output.answer == NOT_FOUND or final.output.answerable

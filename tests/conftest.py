@@ -1,0 +1,104 @@
+"""Shared fixtures: the real embedded stack (Qdrant Edge, SQLite, MiniLM) with a scripted
+chat model, the demo corpus ingested once per session, and the PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from prompts.chat import ScriptedChatModel  # noqa: E402
+from retrieval.embedder import SentenceTransformerEmbedder  # noqa: E402
+from service.container import Container  # noqa: E402
+from service.settings import Settings  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_CORPUS = REPO / "ingest" / "demo_corpus"
+PG_URL = os.environ.get("SIDEKICK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_SERVICES = os.environ.get("SIDEKICK_REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    model = SentenceTransformerEmbedder()
+    model.embed_query("warm up")
+    return model
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    return Settings(data_dir=data_dir, chat={"backend": "scripted"}, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def container(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[Container]:
+    built = Container(make_settings(tmp_path), chat=ScriptedChatModel(), embedder=embedder)
+    yield built
+    built.close()
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Path:
+    """A data dir with the demo corpus ingested once; tests copy it rather than re-ingest."""
+    data_dir = tmp_path_factory.mktemp("demo-data")
+    built = Container(make_settings(data_dir), chat=ScriptedChatModel(), embedder=embedder)
+    report = built.ingestor.ingest_paths("demo", [DEMO_CORPUS], root=DEMO_CORPUS)
+    assert report.count("failed") == 0, [i for i in report.items if i.status == "failed"]
+    built.close()
+    return data_dir
+
+
+@pytest.fixture
+def demo_container(demo_dir: Path, tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[Container]:
+    """A private copy of the ingested demo stack, with a fresh scripted chat model."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(demo_dir, data_dir)
+    built = Container(make_settings(data_dir), chat=ScriptedChatModel(), embedder=embedder)
+    yield built
+    built.close()
+
+
+@contextmanager
+def postgres_schema_url(prefix: str) -> Iterator[str]:
+    """A URL of the PostgreSQL server pointing at a fresh schema, dropped afterwards."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from service.db import make_engine
+
+    url = postgres_or_skip()
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{url}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def postgres_or_skip() -> str:
+    """The PostgreSQL URL, or a skip (a failure when SIDEKICK_REQUIRE_SERVICES=1)."""
+    import sqlalchemy
+
+    try:
+        engine = sqlalchemy.create_engine(PG_URL)
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"PostgreSQL at {PG_URL} is required in CI but unreachable: {exc}")
+        pytest.skip(f"no PostgreSQL server at {PG_URL}: {exc}")
+    return PG_URL
