@@ -7,6 +7,7 @@ the chat model and the guards. The service generates one route per registered ac
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -78,6 +79,9 @@ class ActionResponse(BaseModel, Generic[Out]):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     retrieved_chunk_ids: list[str] = Field(default_factory=list)
     cached: bool = False
+    review_item_id: str | None = Field(default=None, description=(
+        "The review-queue item this flagged result became (POST /v1/reviews/{id} decides it); "
+        "null when the result carries no review flag."))
 
 
 class ActionError(Exception):
@@ -157,6 +161,12 @@ class Outcome(Generic[Out]):
     chat: ChatResult | None
     prompt: PromptRef
     retrieved: list[str]
+
+
+def contact_name(ctx: ActionContext, contact_id: str) -> str | None:
+    """The contact's name as the CRM records it (``None`` when the record is unknown)."""
+    label = ctx.env.describe_record(ctx.caller.tenant_id, RecordRef(kind="contact", id=contact_id))
+    return m.group(1) if (m := re.match(r"contact (.+?) \(", label)) else None
 
 
 def render_evidence(packed: PackedContext) -> str:

@@ -14,7 +14,16 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from actions.base import Action, ActionContext, ActionInput, OptionalRecord, Outcome, PromptRef, render_evidence
+from actions.base import (
+    Action,
+    ActionContext,
+    ActionInput,
+    OptionalRecord,
+    Outcome,
+    PromptRef,
+    contact_name,
+    render_evidence,
+)
 from guardrails.policy import (
     Clause,
     DraftFacts,
@@ -158,11 +167,7 @@ class ComplianceCheckAction(Action[ComplianceInput, ComplianceOutput]):
             own = {h.chunk.account_id for h in hits if h.chunk.account_id}
             if ref.kind == "account":
                 own.add(ref.id)
-            recipient = None
-            if inp.recipient_contact_id:
-                label = ctx.env.describe_record(ctx.caller.tenant_id, RecordRef(kind="contact",
-                                                                                 id=inp.recipient_contact_id))
-                recipient = m.group(1) if (m := re.match(r"contact (.+?) \(", label)) else None
+            recipient = contact_name(ctx, inp.recipient_contact_id) if inp.recipient_contact_id else None
             facts.quiet_period, facts.recipient_designated = quiet_period_facts((h.chunk.text for h in hits),
                                                                                 recipient)
         facts.other_customers = tuple(name for account, name in ctx.env.list_accounts(ctx.caller.tenant_id).items()

@@ -2,6 +2,8 @@
 
 Reads data for the ``sales_outreach`` purpose, so a contact who withdrew outreach consent
 (or never gave it) yields no evidence: the action then refuses, without calling the model.
+It also refuses, with the policy flag, to write to anyone but the designated procurement
+contact of an account whose records say a procurement quiet period is in effect.
 The draft streams. Afterwards the tenant's policy rules check it (forbidden claims, missing
 disclosures, unapproved discounts, other customers named) and every figure and date in it
 is looked up in the evidence; findings become review flags, the draft is kept for editing."""
@@ -14,12 +16,20 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from actions.base import ActionContext, ActionInput, OptionalRecord, Outcome, render_evidence
+from actions.base import ActionContext, ActionInput, OptionalRecord, Outcome, contact_name, render_evidence
 from actions.streaming import TextAction, TextPlan
 from guardrails.grounding import content_words
-from guardrails.policy import DraftFacts, approved_discounts, check_draft, document_rules
+from guardrails.policy import (
+    DraftFacts,
+    approved_discounts,
+    check_draft,
+    document_rules,
+    quiet_period_contacts,
+    quiet_period_facts,
+)
 from guardrails.verdicts import Decision, ReasonCode, Verdict
 from prompts.chat import ChatResult
+from prompts.store import PublishedPrompt
 from retrieval.filters import SearchScope
 from retrieval.models import DocType, RecordRef, SearchHit
 from retrieval.search import pack_context
@@ -36,6 +46,7 @@ LENGTHS = {  # words the body should have, and the token limit that enforces it
 }
 DEFAULT_QUERY = "follow-up next steps agreed dates pricing questions decisions meeting call"
 POLICY_QUERY = "sales policy claims disclosures discounts pricing communication rules"
+QUIET_PERIOD_QUERY = "quiet period RFP procurement single point of contact"
 _PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9 _/&'-]{1,40}\]")
 _FIGURE = re.compile(r"\$\s?\d[\d,]*(?:\.\d+)?[kKmM]?|\b\d[\d,]*(?:\.\d+)?\s?%|\b\d{2,}(?:[,.]\d+)*\b")
 _MONTHS = [m.lower() for m in calendar.month_name[1:]]
@@ -89,6 +100,8 @@ class EmailDraftAction(TextAction[EmailDraftInput, EmailDraftOutput]):
             flag = Verdict(guard="retrieval", decision=Decision.FLAG, reason=ReasonCode.NO_EVIDENCE, message=reason)
             plan.early = Outcome(output, [], [flag], None, plan.prompt_ref, [])
             return plan
+        if refusal := self._quiet_period_refusal(inp, ctx, prompt, about_contact):
+            return refusal
         hits: dict[str, SearchHit] = {hit.id: hit for hit in about_contact}
         if inp.record:
             for hit in self.retrieve(ctx, query, SearchScope(record=RecordRef.parse(inp.record)),
@@ -110,6 +123,33 @@ class EmailDraftAction(TextAction[EmailDraftInput, EmailDraftOutput]):
             "evidence": render_evidence(packed),
         })
         return plan
+
+    def _quiet_period_refusal(self, inp: EmailDraftInput, ctx: ActionContext, prompt: PublishedPrompt,
+                              about_contact: list[SearchHit]) -> TextPlan | None:
+        """Refuse, before the model runs, to write to anyone but the designated procurement
+        contact of an account whose records say a procurement quiet period is in effect."""
+        accounts = dict.fromkeys(h.chunk.account_id for h in about_contact if h.chunk.account_id)
+        recipient = contact_name(ctx, inp.contact_id)
+        for account in accounts:
+            hits = self.retrieve(ctx, QUIET_PERIOD_QUERY, SearchScope(record=RecordRef(kind="account", id=account)),
+                                 8, diversify=False, label="quiet_period").hits
+            quiet, designated = quiet_period_facts((h.chunk.text for h in hits), recipient)
+            if not quiet or designated is not False:
+                continue
+            named = quiet_period_contacts(h.chunk.text for h in hits)
+            reason = (f"account {account} is in a procurement quiet period: write only to the designated "
+                      f"procurement contact{' (' + ', '.join(named) + ')' if named else ''}, "
+                      f"not to {recipient or inp.contact_id}")
+            evidence = [h for h in hits if "quiet period" in h.chunk.text.lower()]
+            plan = TextPlan(prompt=prompt, packed=None, retrieved=[h.id for h in evidence])
+            output = EmailDraftOutput(contact=f"contact:{inp.contact_id}", subject="", body="", placeholders=[],
+                                      refused=True, refusal_reason=reason)
+            flag = Verdict(guard="policy", decision=Decision.FLAG, reason=ReasonCode.POLICY_VIOLATION,
+                           message=reason, details={"rule": "quiet_period", "account": account})
+            plan.early = Outcome(output, [h.citation() for h in evidence], [flag], None, plan.prompt_ref,
+                                 plan.retrieved)
+            return plan
+        return None
 
     def finish(self, inp: EmailDraftInput, ctx: ActionContext, plan: TextPlan,
                chat: ChatResult) -> Outcome[EmailDraftOutput]:

@@ -5,6 +5,8 @@ exactly the envelope the plain route returns. Server-sent events, in order:
 
 - ``meta``: prompt, model and the evidence handed to the model (citations known up front);
 - ``token``: text deltas as the model writes them (one delta with the whole reply on a cache hit);
+  with PII masking on, placeholders are restored before a delta leaves, so a delta may
+  hold back one word until the next shows it complete;
 - ``done``: the complete envelope, flags included;
 - ``error``: a problem+json body (written by the route, which maps the exception)."""
 
@@ -18,6 +20,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from actions.base import Action, ActionContext, ActionEvent, Outcome, PromptRef
+from guardrails.pii import Vault
 from prompts.chat import ChatMessage, ChatResult, count_usage
 from prompts.store import PublishedPrompt
 from retrieval.search import PackedContext
@@ -56,6 +59,14 @@ class TextAction(Action[In, Out]):
     def finish(self, inp: In, ctx: ActionContext, plan: TextPlan, chat: ChatResult) -> Outcome[Out]:
         raise NotImplementedError  # pragma: no cover - abstract
 
+    @staticmethod
+    def _masked(ctx: ActionContext, plan: TextPlan) -> tuple[list[ChatMessage], Vault | None]:
+        """The messages as the model may see them: PII masked when the guard config says so
+        (always for an external model by default), with the vault that restores the reply."""
+        if ctx.guards.should_mask(ctx.env.chat):
+            return ctx.guards.mask_for_external(plan.messages, timings=ctx.timings_ms)
+        return list(plan.messages), None
+
     def _key(self, ctx: ActionContext, plan: TextPlan) -> Any:
         return self.cache_key(ctx, plan.prompt, plan.messages, None, plan.max_tokens)
 
@@ -66,10 +77,13 @@ class TextAction(Action[In, Out]):
         key = self._key(ctx, plan)
         chat = self.cached_reply(ctx, key)
         if chat is None:
+            sent, vault = self._masked(ctx, plan)
             t0 = time.perf_counter()
-            chat = ctx.env.chat.complete(plan.messages, max_tokens=plan.max_tokens,
+            chat = ctx.env.chat.complete(sent, max_tokens=plan.max_tokens,
                                          temperature=plan.prompt.template.params.temperature)
             ctx.timings_ms["model"] = (time.perf_counter() - t0) * 1000
+            if vault is not None:
+                chat = chat.model_copy(update={"text": vault.unmask(chat.text)})
         outcome = self.finish(inp, ctx, plan, chat)
         self.remember(ctx, key, chat)
         return outcome
@@ -92,14 +106,21 @@ class TextAction(Action[In, Out]):
         if chat is not None:
             yield ActionEvent("token", {"text": chat.text})
         else:
+            sent, vault = self._masked(ctx, plan)
+            unmasker = vault.stream_unmasker() if vault is not None else None
             t0 = time.perf_counter()
             parts: list[str] = []
-            for delta in ctx.env.chat.stream(plan.messages, max_tokens=plan.max_tokens,
+            for delta in ctx.env.chat.stream(sent, max_tokens=plan.max_tokens,
                                              temperature=plan.prompt.template.params.temperature):
-                if not parts:
+                if "first_token" not in ctx.timings_ms:
                     ctx.timings_ms["first_token"] = (time.perf_counter() - start) * 1000
-                parts.append(delta)
-                yield ActionEvent("token", {"text": delta})
+                shown = unmasker.feed(delta) if unmasker is not None else delta
+                if shown:
+                    parts.append(shown)
+                    yield ActionEvent("token", {"text": shown})
+            if unmasker is not None and (tail := unmasker.flush()):
+                parts.append(tail)
+                yield ActionEvent("token", {"text": tail})
             ctx.timings_ms["model"] = (time.perf_counter() - t0) * 1000
             text = "".join(parts)
             chat = ChatResult(text=text, usage=count_usage(plan.messages, text), model=ctx.env.chat.name,

@@ -316,6 +316,10 @@ class Vault:
             return {k: self.unmask_obj(v) for k, v in obj.items()}
         return obj
 
+    def stream_unmasker(self) -> StreamUnmasker:
+        """An ``unmask`` for text that arrives in deltas (a streamed reply)."""
+        return StreamUnmasker(self)
+
     def counts(self) -> dict[str, int]:
         """How many distinct values of each type were masked (safe to audit)."""
         return dict(self._counts)
@@ -325,6 +329,30 @@ class Vault:
 
     def __repr__(self) -> str:  # never show the values
         return f"Vault({self.counts()})"
+
+
+class StreamUnmasker:
+    """Unmasks a streamed reply delta by delta. A placeholder never contains whitespace, so
+    the text after the last whitespace is held back until the next delta (or ``flush``)
+    shows it complete: a placeholder split across deltas is restored whole, at the cost of
+    delaying output by at most one word."""
+
+    def __init__(self, vault: Vault) -> None:
+        self._vault = vault
+        self._pending = ""
+
+    def feed(self, delta: str) -> str:
+        text = self._pending + delta
+        cut = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t"))
+        if cut < 0:
+            self._pending = text
+            return ""
+        self._pending = text[cut + 1:]
+        return self._vault.unmask(text[:cut + 1])
+
+    def flush(self) -> str:
+        text, self._pending = self._pending, ""
+        return self._vault.unmask(text)
 
 
 _default_detector: PiiDetector | None = None

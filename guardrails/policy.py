@@ -420,16 +420,22 @@ def approved_discounts(texts: Iterable[str]) -> set[float]:
     return found
 
 
-def quiet_period_facts(texts: Iterable[str], recipient: str | None) -> tuple[bool, bool | None]:
-    """(is a quiet period recorded, is ``recipient`` (a person's name) the contact it designates)."""
-    designated: set[str] = set()
-    quiet = False
+def quiet_period_contacts(texts: Iterable[str]) -> list[str]:
+    """The names that sentences about a quiet period designate as the point of contact
+    (the fullest form of each: "Derek Hall", not also "Derek")."""
+    names: dict[str, None] = {}
     for text in texts:
         for a, b in _sentences(text):
-            sentence = text[a:b]
-            if "quiet period" in sentence.lower():
-                quiet = True
-                designated.update(m.group(1) for m in _DESIGNATED.finditer(sentence))
+            if "quiet period" in text[a:b].lower():
+                names.update(dict.fromkeys(m.group(1) for m in _DESIGNATED.finditer(text[a:b])))
+    return [n for n in names if not any(o != n and o.startswith(n + " ") for o in names)]
+
+
+def quiet_period_facts(texts: Iterable[str], recipient: str | None) -> tuple[bool, bool | None]:
+    """(is a quiet period recorded, is ``recipient`` (a person's name) the contact it designates)."""
+    texts = list(texts)
+    quiet = any("quiet period" in text.lower() for text in texts)
+    designated = quiet_period_contacts(texts)
     if not quiet or not recipient or not designated:
         return quiet, None
     first = recipient.split()[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,14 +57,28 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransfo
     return data_dir
 
 
+def copy_demo_stack(demo_dir: Path, data_dir: Path) -> Path:
+    """Copy an ingested data dir, keeping Qdrant's preallocated WAL and mmap files sparse.
+
+    ``shutil.copytree`` writes every hole out as zeros, which turns a ~2 MB stack into
+    tens of MB per copy and once filled a test machine's disk; GNU ``cp --sparse=always``
+    (with reflinks where the filesystem has them) keeps each copy as small as its data."""
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    if shutil.which("cp"):
+        subprocess.run(["cp", "-r", "--sparse=always", "--reflink=auto", str(demo_dir), str(data_dir)], check=True)
+    else:  # pragma: no cover - non-GNU systems
+        shutil.copytree(demo_dir, data_dir)
+    return data_dir
+
+
 @pytest.fixture
 def demo_container(demo_dir: Path, tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[Container]:
     """A private copy of the ingested demo stack, with a fresh scripted chat model."""
-    data_dir = tmp_path / "data"
-    shutil.copytree(demo_dir, data_dir)
+    data_dir = copy_demo_stack(demo_dir, tmp_path / "data")
     built = Container(make_settings(data_dir), chat=ScriptedChatModel(), embedder=embedder)
     yield built
     built.close()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @contextmanager

@@ -46,7 +46,7 @@ from service.settings import Settings  # noqa: E402
 REPO = Path(__file__).resolve().parents[2]
 DATASETS = REPO / "eval" / "datasets"
 DEMO = REPO / "ingest" / "demo_corpus"
-MTRAG = Path("/work/shared/datasets/mtrag_cloud")
+MTRAG = REPO.parent / "shared" / "datasets" / "mtrag_cloud"
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

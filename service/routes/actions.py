@@ -51,8 +51,10 @@ def _audit_error(container: Container, action: Action[Any, Any], caller: Caller,
 
 
 def _audit_ok(container: Container, action: Action[Any, Any], caller: Caller, record: str | None,
-              response: ActionResponse[Any], inp: Any) -> None:
-    """One audit row per call; a flagged result also enters the review queue."""
+              response: ActionResponse[Any], inp: Any) -> ActionResponse[Any]:
+    """One audit row per call; a flagged result also enters the review queue.
+
+    Returns the response carrying its review item id (a copy: cached envelopes stay clean)."""
     container.audit.write(
         tenant_id=caller.tenant_id, user_id=caller.user_id, role=caller.role, event=f"action:{action.name}",
         teams=list(caller.teams), purpose=action.purpose,
@@ -63,7 +65,8 @@ def _audit_ok(container: Container, action: Action[Any, Any], caller: Caller, re
         completion_tokens=response.usage.completion_tokens, latency_ms=response.latency_ms,
         output_hash=output_hash(response.output.model_dump(mode="json")),
     )
-    enqueue_if_flagged(container, response, caller, record, inputs=inp.model_dump(mode="json"))
+    item_id = enqueue_if_flagged(container, response, caller, record, inputs=inp.model_dump(mode="json"))
+    return response.model_copy(update={"review_item_id": item_id}) if item_id else response
 
 
 def run_action(container: Container, action: Action[Any, Any], inp: Any, caller: Caller,
@@ -76,8 +79,7 @@ def run_action(container: Container, action: Action[Any, Any], inp: Any, caller:
     except Exception as exc:
         _audit_error(container, action, caller, record, exc)
         raise
-    _audit_ok(container, action, caller, record, response, inp)
-    return response
+    return _audit_ok(container, action, caller, record, response, inp)
 
 
 def problem_body(exc: Exception) -> dict[str, Any]:
@@ -100,7 +102,8 @@ def stream_action(container: Container, action: Action[Any, Any], inp: Any, call
         try:
             for event in action.stream(inp, ctx):
                 if event.response is not None:
-                    _audit_ok(container, action, caller, record, event.response, inp)
+                    audited = _audit_ok(container, action, caller, record, event.response, inp)
+                    event = ActionEvent("done", audited.model_dump(mode="json"), audited)
                 yield event
         except Exception as exc:
             if type(exc) not in PROBLEMS and not any(k in PROBLEMS for k in type(exc).__mro__):

@@ -13,6 +13,7 @@ from service.container import Container
 
 JAMES = Caller(tenant_id="demo", user_id="u-james", teams=("t-midmarket",))
 MARIA = Caller(tenant_id="demo", user_id="u-maria", teams=("t-enterprise",))
+TOM = Caller(tenant_id="demo", user_id="u-tom", teams=("t-public-sector",))
 
 
 def draft(container: Container, caller: Caller = JAMES, **inputs: Any) -> Any:
@@ -53,6 +54,24 @@ def test_draft_is_parsed_and_checked_against_policy_and_evidence(demo_container:
     assert grounding and "$97,000" in grounding[0] and "October 1" not in grounding[0]
     assert response.citations and all(c.document_id for c in response.citations)
     assert "Hannah" not in messages[-1]["content"].split("Evidence:")[1]  # her chunks are outreach-blocked
+
+
+def test_quiet_period_allows_only_the_designated_procurement_contact(demo_container: Container) -> None:
+    """Umbrella's RFP is in its quiet period: a draft to Patricia is refused before the model
+    runs, citing the note that says so; a draft to Derek Hall, the designated contact, is written."""
+    chat = demo_container.chat
+    assert isinstance(chat, ScriptedChatModel)
+    refused = draft(demo_container, TOM, contact_id="C-401", record="opportunity:OPP-1006")
+    out = refused.output
+    assert out.refused and out.body == "" and chat.calls == []
+    assert out.refusal_reason and "quiet period" in out.refusal_reason and "Derek Hall" in out.refusal_reason
+    (flag,) = refused.review_flags
+    assert flag.code == ReasonCode.POLICY_VIOLATION
+    assert "note:N-033" in {c.document_id for c in refused.citations}  # "Single point of contact: Derek Hall"
+
+    chat.queue("Subject: RFP PW-2026-114 question\n\nHi Derek,\n\nA question on the submission portal.\n\nTom")
+    allowed = draft(demo_container, TOM, contact_id="C-402", record="opportunity:OPP-1006")
+    assert not allowed.output.refused and allowed.output.body.startswith("Hi Derek") and len(chat.calls) == 1
 
 
 def test_email_helpers() -> None:

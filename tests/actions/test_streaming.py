@@ -4,8 +4,10 @@ errors as an ``error`` event with a problem+json body; every stream audited."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,12 +15,15 @@ from fastapi.testclient import TestClient
 
 from actions.base import ActionContext, Caller
 from actions.qa import NOT_FOUND, QAAction, QAInput
-from prompts.chat import LlamaCppChatModel
+from prompts.chat import LlamaCppChatModel, OpenAIChatModel
 from prompts.store import PromptVersionRow
+from retrieval.embedder import SentenceTransformerEmbedder
 from service.app import create_app
 from service.audit import AuditRow
 from service.container import Container
 from tests.actions.test_qa import quoting
+from tests.conftest import copy_demo_stack, make_settings
+from tests.prompts.test_chat import Endpoint
 from tests.service.test_api import headers
 
 
@@ -114,3 +119,38 @@ def test_real_model_streams_its_first_tokens_before_it_finishes(demo_container: 
     assert final is not None and final.model == MODEL_NAME and final.prompt.version == 2
     assert 0 < final.usage.completion_tokens <= 60  # tiktoken count of at most 40 model tokens
     assert final.output.answer == NOT_FOUND or final.output.answerable
+
+
+def test_pii_is_masked_on_the_streamed_path_and_restored_in_every_delta(
+        demo_dir: Path, tmp_path: Path, embedder: SentenceTransformerEmbedder) -> None:
+    """An external model never sees the contact's email on the streaming path either, and the
+    rep never sees a placeholder, even one the endpoint splits across three deltas."""
+    endpoint = Endpoint()
+    seen: list[str] = []
+
+    def reply(body: dict[str, Any]) -> list[str]:
+        prompt = "\n".join(m["content"] for m in body["messages"])
+        seen.append(prompt)
+        placeholder = re.search(r"<EMAIL_\d+>", prompt)
+        assert placeholder is not None, "the evidence should hold Greg's email, masked"
+        text = f"Greg's email is {placeholder.group(0)} [E1]."
+        cut = text.index("<") + 3
+        return [text[:cut], text[cut:cut + 4], text[cut + 4:]]
+
+    endpoint.responses = [(200, reply), (200, reply)]
+    chat = OpenAIChatModel(model="m", base_url=endpoint.url, api_key="k", max_retries=0)
+    container = Container(make_settings(copy_demo_stack(demo_dir, tmp_path / "data")), chat=chat, embedder=embedder)
+    try:
+        with TestClient(create_app(container=container)) as client:
+            got = events(client, "/v1/actions/qa/stream", {"question": "What is Greg Novak's email address?",
+                                                             "record": "account:ACME-001"}, headers(container))
+    finally:
+        container.close()
+        endpoint.server.shutdown()
+        endpoint.server.server_close()
+    assert seen and all("greg.novak@acme-logistics.com" not in prompt for prompt in seen)
+    deltas = [d["text"] for k, d in got if k == "token"]
+    assert not any("EMAIL" in d for d in deltas)
+    answer = "".join(deltas)
+    assert "greg.novak@acme-logistics.com" in answer
+    assert got[-1][0] == "done" and got[-1][1]["output"]["answer"] == answer

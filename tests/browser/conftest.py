@@ -5,7 +5,6 @@ driven by Playwright. Screenshots go to ``test-artifacts/sidebar/``."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 import time
@@ -21,7 +20,7 @@ from retrieval.embedder import SentenceTransformerEmbedder
 from service.app import create_app
 from service.container import Container
 from service.settings import Settings
-from tests.conftest import REPO, REQUIRE_SERVICES
+from tests.conftest import REPO, REQUIRE_SERVICES, copy_demo_stack
 
 CHROMIUM = Path(os.environ.get("SIDEKICK_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -57,20 +56,26 @@ def serve(container: Container) -> Iterator[str]:
 
 def _demo_container(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder,
                     chat: ChatModel | None = None) -> Container:
-    data_dir = tmp_path_factory.mktemp("browser") / "data"
-    shutil.copytree(demo_dir, data_dir)
+    data_dir = copy_demo_stack(demo_dir, tmp_path_factory.mktemp("browser") / "data")
     settings = Settings(data_dir=data_dir, demo_mode=True, chat={"backend": "extractive"})  # type: ignore[arg-type]
     return Container(settings, embedder=embedder, chat=chat)
 
 
 @pytest.fixture(scope="module")
-def live_server(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory,
-                embedder: SentenceTransformerEmbedder) -> Iterator[str]:
-    """Base URL of the running service (demo mode, extractive chat) on a copy of the demo corpus."""
+def live_stack(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory,
+               embedder: SentenceTransformerEmbedder) -> Iterator[tuple[str, Container]]:
+    """The running service (demo mode, extractive chat) on a copy of the demo corpus, and its
+    container, so a test can check what reached the review queue and the audit log."""
     container = _demo_container(demo_dir, tmp_path_factory, embedder)
     with serve(container) as url:
-        yield url
+        yield url, container
     container.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(live_stack: tuple[str, Container]) -> str:
+    """Base URL of the running service."""
+    return live_stack[0]
 
 
 def _unavailable(messages: object, schema: object) -> str:

@@ -7,7 +7,6 @@ publishes it, and the next action call's envelope names the new version."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
@@ -23,7 +22,7 @@ from retrieval.embedder import SentenceTransformerEmbedder
 from service.app import create_app
 from service.auth import sign_user_context
 from service.container import Container
-from tests.conftest import REPO, make_settings
+from tests.conftest import REPO, copy_demo_stack, make_settings
 
 pytestmark = pytest.mark.browser
 
@@ -39,8 +38,7 @@ def free_port() -> int:
 @pytest.fixture
 def service(demo_dir: Path, tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[tuple[str, Container]]:
     """The real app on a free port (uvicorn in a thread) over a private copy of the demo corpus."""
-    data_dir = tmp_path / "data"
-    shutil.copytree(demo_dir, data_dir)
+    data_dir = copy_demo_stack(demo_dir, tmp_path / "data")
     container = Container(make_settings(data_dir), chat=ExtractiveChatModel(), embedder=embedder)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(container=container), host="127.0.0.1", port=port,

@@ -9,11 +9,19 @@ from typing import Any
 
 import pytest
 
+from actions.base import Caller
+from service.audit import AuditQuery
+from service.container import Container
+from service.reviews import ReviewQueue
+
 pytestmark = pytest.mark.browser
 
 PLANTED_DRAFT = ("Hi Dana,\n\nWith route optimisation and Driver Coaching, Helio Fleet is guaranteed to cut your "
                  "fuel costs by 15% in the first year, which more than pays for the Driver Coaching add-on.\n\n"
                  "Best,\nMaria")
+
+
+MARIA = Caller(tenant_id="demo", user_id="u-maria", teams=("t-enterprise",), role="agent")
 
 
 def open_record(page: Any, user: str = "u-maria", record: str = "account:ACME-001") -> Any:
@@ -130,6 +138,48 @@ def test_compliance_check_highlights_the_planted_violation(page: Any, artifacts:
     assert sidebar.locator(".flags li[data-code=policy_violation]").count() >= 1
     assert "sales policy" in sidebar.locator(".flags").inner_text()
     shot(page, artifacts, "07-compliance")
+
+
+def _run_planted_compliance_check(sidebar: Any) -> None:
+    sidebar.locator("#actions button[data-action=compliance_check]").click()
+    sidebar.locator("textarea#in-compliance_check-draft").fill(PLANTED_DRAFT)
+    sidebar.get_by_role("button", name="Run compliance check").click()
+    sidebar.locator(".checked-text mark.violation").first.wait_for()
+
+
+def test_a_flagged_result_is_approved_or_rejected_from_the_sidebar(
+        page: Any, live_stack: tuple[str, Container], artifacts: Path) -> None:
+    """The flagged result names its queue item; Approve and Reject decide it and audit the decision."""
+    container = live_stack[1]
+    sidebar = open_record(page)
+    _run_planted_compliance_check(sidebar)
+    approve = sidebar.get_by_role("button", name="Approve")
+    assert approve.is_enabled()
+    assert "Flagged for review" in sidebar.locator(".review-note").inner_text()
+    approve.click()
+    sidebar.get_by_text("Approved: recorded in the review queue and the audit trail.").wait_for()
+    shot(page, artifacts, "08-approved")
+
+    queue = ReviewQueue(container.sessions)
+    approved = [i for i in queue.list_items(MARIA, action="compliance_check", status="approved")[0]]
+    assert len(approved) == 1 and approved[0].reviewer == "u-maria"
+    decisions = container.audit.query("demo", AuditQuery(event="review:approve", user="u-maria"))
+    assert len(decisions) == 1
+
+    # The next flagged result is rejected, and the page insists on a reason first.
+    _run_planted_compliance_check(sidebar)
+    sidebar.get_by_role("button", name="Reject…").click()
+    reason = sidebar.get_by_label("Why reject it?")
+    assert reason.evaluate("node => node === document.activeElement")
+    sidebar.locator(".reject-form button[type=submit]").click()
+    sidebar.get_by_text("Say what is wrong so the team can fix it.").wait_for()
+    reason.fill("The 15% claim is the customer's own estimate, not ours.")
+    reason.press("Enter")
+    sidebar.get_by_text("Rejected: recorded in the review queue and the audit trail.").wait_for()
+    rejected = queue.list_items(MARIA, action="compliance_check", status="rejected")[0]
+    assert [r.comment for r in rejected] == ["The 15% claim is the customer's own estimate, not ours."]
+    assert len(container.audit.query("demo", AuditQuery(event="review:reject", user="u-maria"))) == 1
+    shot(page, artifacts, "09-rejected")
 
 
 def test_record_outside_the_acl_shows_permission_denied(page: Any, artifacts: Path) -> None:

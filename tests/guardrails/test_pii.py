@@ -108,3 +108,16 @@ def test_mask_then_unmask_gives_back_the_text(parts: list[str]) -> None:
     for value in ("greg.novak@", "4111 1111", "0532 0130", "078-05", "Raj Patel", "555 0192", "555-0117"):
         assert value not in masked
     assert vault.unmask(masked) == text
+
+
+@given(st.lists(st.integers(min_value=0, max_value=200), max_size=12))
+def test_a_streamed_reply_unmasks_the_same_however_it_is_split(cuts: list[int]) -> None:
+    vault = Vault()
+    email = vault.placeholder("EMAIL", "greg.novak@acme-logistics.com")
+    person = vault.placeholder("PERSON", "Greg Novak")
+    reply = f"Hi {person},\nwrite to {email} or [EMAIL_1] by Friday; PERSON_1 agreed. <PHONE_9> stays."
+    points = sorted({min(c, len(reply)) for c in cuts} | {0, len(reply)})
+    unmasker = vault.stream_unmasker()
+    shown = [unmasker.feed(reply[a:b]) for a, b in zip(points, points[1:], strict=False)] + [unmasker.flush()]
+    assert "".join(shown) == vault.unmask(reply)
+    assert not any("EMAIL_1" in part or "PERSON_1" in part for part in shown)

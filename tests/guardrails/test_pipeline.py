@@ -4,7 +4,6 @@ the demo corpus, retrieved, screened; PII masked for an external model and resto
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from retrieval.filters import AccessContext, SearchScope
 from retrieval.models import RecordRef
 from retrieval.search import SearchRequest, pack_context
 from service.container import Container
-from tests.conftest import make_settings
+from tests.conftest import copy_demo_stack, make_settings
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "eval/datasets/injection_corpus"
@@ -33,8 +32,7 @@ ATTACKS = {doc_id for doc_id, m in MANIFEST.items() if m["label"] == "attack"}
 def planted(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory,
             embedder: SentenceTransformerEmbedder) -> Iterator[Container]:
     """The demo stack plus the injection corpus (tenant demo, linked to the demo accounts)."""
-    data_dir = tmp_path_factory.mktemp("planted") / "data"
-    shutil.copytree(demo_dir, data_dir)
+    data_dir = copy_demo_stack(demo_dir, tmp_path_factory.mktemp("planted") / "data")
     built = Container(make_settings(data_dir), chat=ScriptedChatModel(), embedder=embedder)
     report = built.ingestor.ingest_paths("demo", [CORPUS], root=CORPUS)
     assert report.count("failed") == 0

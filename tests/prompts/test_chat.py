@@ -48,7 +48,7 @@ def test_scripted_model_replays_queue_then_responder_and_records_calls() -> None
         ScriptedChatModel().complete(MESSAGES, max_tokens=1, temperature=0)
 
 
-class _Endpoint:
+class Endpoint:
     """A tiny OpenAI-compatible server: scripted responses per request, requests recorded."""
 
     def __init__(self) -> None:
@@ -66,6 +66,8 @@ class _Endpoint:
                 outer.requests.append(body)
                 time.sleep(outer.delay_s)
                 status, payload = outer.responses.pop(0) if outer.responses else (200, "ok")
+                if callable(payload):  # computed from the request (e.g. echo a placeholder it saw)
+                    payload = payload(body)
                 if body.get("stream"):
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")
@@ -96,18 +98,18 @@ class _Endpoint:
 
 
 @pytest.fixture
-def endpoint() -> Iterator[_Endpoint]:
-    server = _Endpoint()
+def endpoint() -> Iterator[Endpoint]:
+    server = Endpoint()
     yield server
     server.server.shutdown()
     server.server.server_close()
 
 
-def _model(endpoint: _Endpoint, **kwargs: Any) -> OpenAIChatModel:
+def _model(endpoint: Endpoint, **kwargs: Any) -> OpenAIChatModel:
     return OpenAIChatModel(model="m", base_url=endpoint.url, api_key="k", **kwargs)
 
 
-def test_openai_backend_retries_server_errors_with_backoff(endpoint: _Endpoint) -> None:
+def test_openai_backend_retries_server_errors_with_backoff(endpoint: Endpoint) -> None:
     error = {"error": {"message": "busy", "type": "server_error"}}
     endpoint.responses = [(503, error), (503, error), (200, "done")]
     result = _model(endpoint, max_retries=2).complete(MESSAGES, max_tokens=7, temperature=0)
@@ -119,7 +121,7 @@ def test_openai_backend_retries_server_errors_with_backoff(endpoint: _Endpoint) 
         _model(endpoint, max_retries=1).complete(MESSAGES, max_tokens=7, temperature=0)
 
 
-def test_openai_backend_falls_back_to_json_object_when_json_schema_is_refused(endpoint: _Endpoint) -> None:
+def test_openai_backend_falls_back_to_json_object_when_json_schema_is_refused(endpoint: Endpoint) -> None:
     schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
     endpoint.responses = [(500, {"error": {"message": "json_schema unsupported"}}), (200, '{"n": 1}'),
                           (200, '{"n": 2}')]
@@ -131,7 +133,7 @@ def test_openai_backend_falls_back_to_json_object_when_json_schema_is_refused(en
     assert endpoint.requests[1]["response_format"]["schema"] == schema
 
 
-def test_openai_backend_maps_rejections_and_timeouts(endpoint: _Endpoint) -> None:
+def test_openai_backend_maps_rejections_and_timeouts(endpoint: Endpoint) -> None:
     endpoint.responses = [(401, {"error": {"message": "bad key"}})]
     with pytest.raises(ModelRejected) as rejected:
         _model(endpoint, max_retries=3).complete(MESSAGES, max_tokens=5, temperature=0)
@@ -141,7 +143,7 @@ def test_openai_backend_maps_rejections_and_timeouts(endpoint: _Endpoint) -> Non
         _model(endpoint, max_retries=0, timeout_s=0.2).complete(MESSAGES, max_tokens=5, temperature=0)
 
 
-def test_openai_backend_streams_deltas(endpoint: _Endpoint) -> None:
+def test_openai_backend_streams_deltas(endpoint: Endpoint) -> None:
     endpoint.responses = [(200, ["Hel", "lo", " world"])]
     assert list(_model(endpoint).stream(MESSAGES, max_tokens=5, temperature=0)) == ["Hel", "lo", " world"]
     assert endpoint.requests[0]["stream"] is True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,15 +16,14 @@ from service.app import create_app
 from service.audit import AuditRow
 from service.auth import sign_user_context
 from service.container import Container
-from tests.conftest import make_settings
+from tests.conftest import copy_demo_stack, make_settings
 
 BASE = "/v1/admin/prompts"
 
 
 @pytest.fixture
 def builder(demo_dir: Path, tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[Container]:
-    data_dir = tmp_path / "data"
-    shutil.copytree(demo_dir, data_dir)
+    data_dir = copy_demo_stack(demo_dir, tmp_path / "data")
     built = Container(make_settings(data_dir), chat=ExtractiveChatModel(), embedder=embedder)
     yield built
     built.close()

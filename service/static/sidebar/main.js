@@ -53,7 +53,7 @@ function renderResult(action, res) {
     `${res.model} · prompt ${res.prompt.name} v${res.prompt.version} · ${(res.latency_ms / 1000).toFixed(1)} s`
     + (res.cached ? ' · cached' : ''));
   show(el('h2', { class: 'result-title' }, humanize(action.name)), flagList(res.review_flags), body,
-    reviewBar(api, res, state.record, body), meta);
+    reviewBar(api, res, body), meta);
 }
 
 async function runAction(action, input) {

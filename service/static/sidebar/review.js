@@ -46,24 +46,12 @@ function setPath(obj, path, value) {
   node[keys[keys.length - 1]] = value;
 }
 
-/** The queue item of this result, if the service queued it (only flagged results are queued). */
-async function findItem(api, res, record) {
-  if (!res.review_flags.length) return null;
-  const query = new URLSearchParams({ action: res.action, status: 'pending', limit: '50' });
-  if (record) query.set('record', record);
-  try {
-    const page = await api.call(`/v1/reviews?${query}`);
-    return page.items.find((i) => i.request_id === res.id) || null;
-  } catch {
-    return null;
-  }
-}
-
 /** Copy / Edit / Approve / Reject for one result; ``root`` holds its rendered output. */
-export function reviewBar(api, res, record, root) {
+export function reviewBar(api, res, root) {
   const note = el('p', { class: 'small muted review-note', role: 'status' });
   const edited = structuredClone(res.output);
-  let item = null;
+  // Flagged results enter the review queue as they are produced; the envelope names the item.
+  const item = res.review_item_id ? { id: res.review_item_id } : null;
   let editing = false;
 
   const copy = el('button', { type: 'button', class: 'secondary', onclick: async () => {
@@ -123,11 +111,8 @@ export function reviewBar(api, res, record, root) {
   const bar = el('div', { class: 'review-bar', role: 'group', 'aria-label': 'Review this result' },
     copy, edit, approve, reject, rejectForm, note);
   edit.disabled = !root.querySelector('[data-edit]');
-  findItem(api, res, record).then((found) => {
-    item = found;
-    approve.disabled = reject.disabled = !item;
-    if (res.review_flags.length && !item) note.textContent = 'Not in the review queue yet.';
-    if (item) note.textContent = 'Waiting for your review.';
-  });
+  approve.disabled = reject.disabled = !item;
+  if (item) note.textContent = 'Flagged for review: approve, edit or reject it.';
+  else if (res.review_flags.length) note.textContent = 'Not in the review queue.';
   return bar;
 }
