@@ -248,15 +248,16 @@ def verify_user_context(secret: str | list[str], token: str | None) -> tuple[str
     return _principal(_verify([secret] if isinstance(secret, str) else secret, token))
 
 
-def issue_session(keys: KeyStore, tenant_id: str, user_context: str | None) -> tuple[str, int]:
+def issue_session(keys: KeyStore, tenant_id: str, user_context: str | None,
+                  ttl_s: int = SESSION_TTL_S) -> tuple[str, int]:
     """Exchange a host-signed user context for a short-lived agent session token.
 
     Lets the sidebar call the API without ever holding an API key in the browser."""
     user, teams = verify_user_context(keys.verification_secrets(tenant_id), user_context)
     claims = {"typ": "session", "tid": tenant_id, "sub": user, "teams": list(teams),
-              "exp": int(time.time()) + SESSION_TTL_S}
+              "exp": int(time.time()) + ttl_s}
     token = _sign(_session_key(keys.signing_secret(tenant_id)), claims)
-    return f"st_{tenant_id}~{token}", SESSION_TTL_S
+    return f"st_{tenant_id}~{token}", ttl_s
 
 
 def _session_caller(keys: KeyStore, bearer: str) -> Caller:

@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     """Serve the stand-in CRM host page at /demo (never in production)."""
     host: str = "127.0.0.1"
     port: int = 8000
+    session_ttl_s: int = Field(default=900, ge=1, le=86_400)
+    """Lifetime of a sidebar session token; the sidebar asks the host for a new one on expiry."""
     vector: VectorSettings = Field(default_factory=VectorSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)

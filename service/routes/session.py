@@ -53,7 +53,7 @@ class SessionPublic(BaseModel):
 def create_session(body: SessionBody, container: ContainerDep,
                    x_sidekick_user: Annotated[str | None, Header()] = None) -> SessionPublic:
     """Trade a user context signed by the CRM host for a 15-minute agent token."""
-    token, ttl = issue_session(container.keys, body.tenant, x_sidekick_user)
+    token, ttl = issue_session(container.keys, body.tenant, x_sidekick_user, container.settings.session_ttl_s)
     return SessionPublic(token=token, expires_in=ttl)
 
 

@@ -55,9 +55,10 @@ def serve(container: Container) -> Iterator[str]:
 
 
 def _demo_container(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder,
-                    chat: ChatModel | None = None) -> Container:
+                    chat: ChatModel | None = None, **overrides: object) -> Container:
     data_dir = copy_demo_stack(demo_dir, tmp_path_factory.mktemp("browser") / "data")
-    settings = Settings(data_dir=data_dir, demo_mode=True, chat={"backend": "extractive"})  # type: ignore[arg-type]
+    settings = Settings(data_dir=data_dir, demo_mode=True, chat={"backend": "extractive"},  # type: ignore[arg-type]
+                        **overrides)
     return Container(settings, embedder=embedder, chat=chat)
 
 
@@ -88,6 +89,16 @@ def down_server(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory,
     """The same service whose chat model is unreachable (every call raises ModelUnavailable)."""
     container = _demo_container(demo_dir, tmp_path_factory, embedder,
                                 chat=ScriptedChatModel(responder=_unavailable, name="down"))
+    with serve(container) as url:
+        yield url
+    container.close()
+
+
+@pytest.fixture(scope="module")
+def short_session_server(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory,
+                         embedder: SentenceTransformerEmbedder) -> Iterator[str]:
+    """The service with 2-second sidebar sessions, to exercise the sidebar's renewal."""
+    container = _demo_container(demo_dir, tmp_path_factory, embedder, session_ttl_s=2)
     with serve(container) as url:
         yield url
     container.close()

@@ -158,7 +158,7 @@ def test_a_flagged_result_is_approved_or_rejected_from_the_sidebar(
     assert "Flagged for review" in sidebar.locator(".review-note").inner_text()
     approve.click()
     sidebar.get_by_text("Approved: recorded in the review queue and the audit trail.").wait_for()
-    shot(page, artifacts, "08-approved")
+    shot(page, artifacts, "12-approved")
 
     queue = ReviewQueue(container.sessions)
     approved = [i for i in queue.list_items(MARIA, action="compliance_check", status="approved")[0]]
@@ -179,7 +179,7 @@ def test_a_flagged_result_is_approved_or_rejected_from_the_sidebar(
     rejected = queue.list_items(MARIA, action="compliance_check", status="rejected")[0]
     assert [r.comment for r in rejected] == ["The 15% claim is the customer's own estimate, not ours."]
     assert len(container.audit.query("demo", AuditQuery(event="review:reject", user="u-maria"))) == 1
-    shot(page, artifacts, "09-rejected")
+    shot(page, artifacts, "13-rejected")
 
 
 def test_record_outside_the_acl_shows_permission_denied(page: Any, artifacts: Path) -> None:
@@ -248,3 +248,36 @@ def test_a_foreign_origin_cannot_frame_the_sidebar(page: Any, live_server: str) 
     assert framed.count() == 0  # blocked by CSP frame-ancestors 'self'
     page.goto("/demo")  # the service's own origin may
     expect_text(page.frame_locator("#sidekick").locator("#record-name"), "Acme Logistics")
+
+
+def test_email_draft_picks_its_recipient_from_the_record_contacts(page: Any, artifacts: Path) -> None:
+    sidebar = open_record(page, record="account:INITECH-003")
+    sidebar.locator("#actions button[data-action=email_draft]").click()
+    picker = sidebar.locator("select#in-email_draft-contact_id")
+    picker.locator("option[value=C-301]").wait_for(state="attached")
+    assert picker.evaluate("node => node === document.activeElement")  # the one thing to choose
+    nora = picker.locator("option[value=C-304]")
+    assert nora.is_disabled() and "no outreach consent" in nora.inner_text()
+    assert "Alan Brooks, Chief Operating Officer" in picker.locator("option[value=C-301]").inner_text()
+    picker.select_option("C-301")
+    sidebar.get_by_role("button", name="Run email draft").click()
+    subject = sidebar.locator(".subject strong")
+    subject.wait_for()
+    assert sidebar.locator(".email-body").inner_text().strip()
+    shot(page, artifacts, "14-email-recipient")
+
+
+def test_an_expired_session_is_renewed_through_the_host(page: Any, short_session_server: str) -> None:
+    """Sessions last 2 s here: the next call gets a 401, the sidebar asks the host page for
+    the user context again, starts a new session and the action still runs."""
+    sessions: list[int] = []
+    page.on("response", lambda r: sessions.append(r.status) if r.url.endswith("/v1/sessions") else None)
+    page.goto(f"{short_session_server}/demo?user=u-maria&record=account:ACME-001")
+    sidebar = page.frame_locator("#sidekick")
+    sidebar.locator("#actions button[data-action=summary]").wait_for()
+    assert sessions == [200]
+    page.wait_for_timeout(3000)
+    sidebar.locator("#actions button[data-action=summary]").click()
+    sidebar.locator(".result-title").wait_for()
+    assert sidebar.locator(".state.error").count() == 0
+    assert sessions == [200, 200]

@@ -81,6 +81,21 @@ def test_record_header_respects_visibility(client: TestClient, demo_container: C
     assert client.get("/v1/records/account:NOPE", headers=h).status_code == 404
 
 
+def test_record_contacts_list_who_may_be_emailed(client: TestClient, demo_container: Container) -> None:
+    """The recipient picker: the account's contacts the caller may see, with outreach consent."""
+    priya = headers(demo_container, "u-priya")  # Maria's teammate: sees Acme through the team
+    contacts = client.get("/v1/records/opportunity:OPP-1001/contacts", headers=priya).json()
+    assert [c["name"] for c in contacts] == ["Dana Whitfield", "Greg Novak", "Karen Liu", "Raj Patel"]
+    assert contacts[1] == {"ref": "contact:C-104", "id": "C-104", "name": "Greg Novak",
+                           "title": "Procurement Manager", "outreach": True}
+    initech = client.get("/v1/records/account:INITECH-003/contacts", headers=headers(demo_container)).json()
+    assert {c["id"]: c["outreach"] for c in initech}["C-304"] is False  # never consented
+    assert client.get("/v1/records/account:UMBRELLA-004/contacts", headers=priya).status_code == 403
+    tom = headers(demo_container, "u-tom", ["t-public-sector"])
+    assert len(client.get("/v1/records/contact:C-402/contacts", headers=tom).json()) == 3
+    assert client.get("/v1/records/oops/contacts", headers=tom).status_code == 400
+
+
 def test_sidebar_session_exchange(client: TestClient, demo_container: Container) -> None:
     secret = demo_container.keys.ensure_tenant("demo")
     context = sign_user_context(secret, "u-maria", ["t-enterprise"])

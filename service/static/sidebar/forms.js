@@ -48,10 +48,29 @@ function defaultFor(name, prop, record) {
 }
 
 /**
+ * A recipient picker filled from the record's contacts (GET /v1/records/{ref}/contacts);
+ * contacts without outreach consent are listed but cannot be chosen. If the list cannot be
+ * loaded the picker becomes a plain text box for the contact id.
+ */
+function contactPicker(id, contacts) {
+  const select = el('select', { id }, el('option', { value: '' }, 'Loading contacts…'));
+  contacts().then((list) => {
+    const options = list.map((c) => el('option', { value: c.id, disabled: !c.outreach },
+      `${c.name}${c.title ? `, ${c.title}` : ''}${c.outreach ? '' : ' (no outreach consent)'}`));
+    select.replaceChildren(el('option', { value: '' }, list.length ? 'Choose a contact…' : 'No contacts on this record'),
+      ...options);
+  }).catch(() => {
+    const text = el('input', { id, type: 'text', placeholder: 'Contact id, e.g. C-104', required: select.required });
+    select.replaceWith(text);
+  });
+  return select;
+}
+
+/**
  * The form of one action: ``{node, ready, collect()}``. ``ready`` is true when every required
  * input has a value already (the action runs on one click; the form is then "Options").
  */
-export function buildForm(action, record, onSubmit) {
+export function buildForm(action, record, onSubmit, { contacts } = {}) {
   const schema = action.input_schema;
   const props = schema.properties || {};
   const required = new Set(schema.required || []);
@@ -77,7 +96,9 @@ export function buildForm(action, record, onSubmit) {
       continue;
     }
     let input;
-    if (prop.enum) {
+    if (name === 'contact_id' && value === undefined && contacts) {
+      input = contactPicker(id, contacts);
+    } else if (prop.enum) {
       input = el('select', { id }, prop.enum.map((v) => el('option', { value: v, selected: v === value }, humanize(String(v)))));
     } else if (prop.type === 'boolean') {
       input = el('input', { id, type: 'checkbox', checked: Boolean(value) });
@@ -92,9 +113,10 @@ export function buildForm(action, record, onSubmit) {
     controls.push(el('label', { class: 'field', for: id }, el('span', { class: 'label' }, humanize(name),
       needed ? el('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null), input, hint));
     readers.push(() => {
-      if (input.type === 'checkbox') return [name, input.checked];
-      if (input.value === '') return [name, undefined];
-      return [name, input.type === 'number' ? Number(input.value) : input.value];
+      const node = input.isConnected ? input : (document.getElementById(id) || input); // the picker may fall back
+      if (node.type === 'checkbox') return [name, node.checked];
+      if (node.value === '') return [name, undefined];
+      return [name, node.type === 'number' ? Number(node.value) : node.value];
     });
   }
   const form = el('form', { class: 'action-form', 'aria-label': `${humanize(action.name)} options` },

@@ -95,9 +95,19 @@ async function runAction(action, input) {
   }
 }
 
+/** The record's contacts for the recipient picker, fetched once per record. */
+function recordContacts() {
+  if (!state.contacts || state.contacts.record !== state.record) {
+    state.contacts = { record: state.record,
+      list: api.call(`/v1/records/${encodeURIComponent(state.record)}/contacts`) };
+    state.contacts.list.catch(() => { state.contacts = null; });
+  }
+  return state.contacts.list;
+}
+
 function selectAction(action, button) {
   document.querySelectorAll('#actions button').forEach((b) => b.setAttribute('aria-pressed', String(b === button)));
-  action.form = buildForm(action, state.record, (input) => runAction(action, input));
+  action.form = buildForm(action, state.record, (input) => runAction(action, input), { contacts: recordContacts });
   if (action.form.ready) { runAction(action, action.form.collect()); return; }
   show(el('h2', { class: 'result-title' }, humanize(action.name)), action.form.node);
   const first = action.form.node.querySelector('[required]') || action.form.node.querySelector('input, textarea, select');
