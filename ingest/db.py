@@ -1,7 +1,8 @@
-"""SQL tables ingestion owns: documents, ingest runs, CRM records (SQLite or PostgreSQL)."""
+"""SQL tables ingestion owns: documents, ingest runs, CRM records, erased subjects (SQLite or PostgreSQL)."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,3 +71,20 @@ class CrmRecordRow(IngestBase):
     consent: Mapped[list[str]] = mapped_column(JSON, default=list)
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+def subject_key(kind: str, record_id: str) -> str:
+    """How an erased subject is remembered: a SHA-256 of its CRM id, never the id or a name."""
+    return hashlib.sha256(f"{kind}:{record_id}".encode()).hexdigest()
+
+
+class ErasedSubjectRow(IngestBase):
+    """The suppression list: contacts and accounts erased on request. Ingestion skips CRM
+    records and documents that link them, so a CRM sync or a re-upload cannot bring them back."""
+
+    __tablename__ = "erased_subjects"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

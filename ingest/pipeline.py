@@ -6,7 +6,9 @@
 - Chunks of many documents are embedded together in batches, so small notes do not
   leave the embedder idle (the embedder is the pipeline's bottleneck).
 - Every run is recorded in SQL with counts and per-item errors; one bad item never stops
-  the rest."""
+  the rest.
+- Records and documents linking an erased contact or account (the suppression list,
+  ``erased_subjects``) are skipped with status ``suppressed``: erasure survives re-ingest."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.chunking import chunk_document
-from ingest.db import CrmRecordRow, DocumentRow, IngestRunRow, utcnow
+from ingest.db import CrmRecordRow, DocumentRow, ErasedSubjectRow, IngestRunRow, subject_key, utcnow
 from ingest.documents import LoadError, SourceDocument
 from ingest.loaders import CrmRecord, LoadResult, SourceDefaults, load_paths
 from retrieval.embedder import Embedder
@@ -35,7 +37,7 @@ Progress = Callable[[int, int], None]
 @dataclass
 class ItemStatus:
     document_id: str
-    status: str  # added | updated | unchanged | failed
+    status: str  # added | updated | unchanged | failed | suppressed
     chunks: int = 0
     reason: str | None = None
     message: str | None = None
@@ -67,6 +69,7 @@ class IngestReport:
             "updated": self.count("updated"),
             "unchanged": self.count("unchanged"),
             "failed": self.count("failed"),
+            "suppressed": self.count("suppressed"),
             "chunks": self.chunks,
             "records": self.records,
             "seconds": round(self.seconds, 3),
@@ -132,9 +135,23 @@ class Ingestor:
             session.commit()
             report.run_id = run.id
         report.items.extend(_failed(err) for err in loaded.errors)
-        report.records, report.records_changed = self._save_records(tenant_id, loaded.records)
+        erased = self.erased_keys(tenant_id)
+        records, documents = [], []
+        for rec in loaded.records:
+            if _links_erased(erased, rec.kind, rec.id, rec.account_id, ()):
+                report.items.append(ItemStatus(f"{rec.kind}:{rec.id}", "suppressed", reason="subject_erased",
+                                               message="an erased contact or account; not stored again"))
+            else:
+                records.append(rec)
+        for doc in loaded.documents:
+            if _links_erased(erased, None, None, doc.account_id, doc.contact_ids):
+                report.items.append(ItemStatus(doc.document_id, "suppressed", reason="subject_erased",
+                                               message="links an erased contact or account; not stored again"))
+            else:
+                documents.append(doc)
+        report.records, report.records_changed = self._save_records(tenant_id, records)
         consent = self.contact_consent(tenant_id)
-        self._ingest_documents(tenant_id, loaded.documents, consent, report, progress)
+        self._ingest_documents(tenant_id, documents, consent, report, progress)
         if report.changed and hasattr(self._store, "optimize"):
             self._store.optimize()
         report.seconds = time.perf_counter() - start
@@ -150,6 +167,31 @@ class Ingestor:
                 session.delete(row)
                 session.commit()
         return removed
+
+    # -- the suppression list ---------------------------------------------------------------
+    def suppress(self, tenant_id: str, kind: str, record_ids: Iterable[str]) -> None:
+        """Remember erased subjects (hashed ids) so ingestion never stores them again."""
+        with self._sessions() as session:
+            for record_id in record_ids:
+                key = subject_key(kind, record_id)
+                if session.get(ErasedSubjectRow, (tenant_id, kind, key)) is None:
+                    session.add(ErasedSubjectRow(tenant_id=tenant_id, kind=kind, key=key))
+            session.commit()
+
+    def lift_suppression(self, tenant_id: str, kind: str, record_id: str) -> bool:
+        """Forget one erased subject (e.g. the person became a customer again, with consent)."""
+        with self._sessions() as session:
+            row = session.get(ErasedSubjectRow, (tenant_id, kind, subject_key(kind, record_id)))
+            if row is None:
+                return False
+            session.delete(row)
+            session.commit()
+        return True
+
+    def erased_keys(self, tenant_id: str) -> set[tuple[str, str]]:
+        with self._sessions() as session:
+            rows = session.scalars(select(ErasedSubjectRow).where(ErasedSubjectRow.tenant_id == tenant_id))
+            return {(row.kind, row.key) for row in rows}
 
     # -- records and consent ---------------------------------------------------------------
     def contact_consent(self, tenant_id: str) -> dict[str, list[str]]:
@@ -301,6 +343,18 @@ class Ingestor:
                 if i.status == "failed"
             ]
             session.commit()
+
+
+def _links_erased(erased: set[tuple[str, str]], kind: str | None, record_id: str | None,
+                  account_id: str | None, contact_ids: Sequence[str]) -> bool:
+    """Is this record or document an erased subject, or linked to one?"""
+    if not erased:
+        return False
+    keys = {("account", subject_key("account", account_id))} if account_id else set()
+    keys |= {("contact", subject_key("contact", c)) for c in contact_ids}
+    if kind in ("contact", "account") and record_id:
+        keys.add((kind, subject_key(kind, record_id)))
+    return bool(keys & erased)
 
 
 def _failed(err: LoadError) -> ItemStatus:

@@ -49,9 +49,10 @@ def _ingest(container: Any, tenant: str, paths: list[Path], root: Path | None) -
 def _print_report(report: Any) -> None:
     s = report.summary()
     table = Table(title=f"Ingest run {s['run_id']}")
-    for col in ("added", "updated", "unchanged", "failed", "chunks", "records", "seconds"):
+    columns = ("added", "updated", "unchanged", "failed", "suppressed", "chunks", "records", "seconds")
+    for col in columns:
         table.add_column(col, justify="right")
-    table.add_row(*(str(s[c]) for c in ("added", "updated", "unchanged", "failed", "chunks", "records", "seconds")))
+    table.add_row(*(str(s[c]) for c in columns))
     console.print(table)
     failures = [i for i in report.items if i.status == "failed"]
     if failures:

@@ -29,9 +29,11 @@ Cost: export and erasure scan the tenant's chunks (for mentions), documents and 
 in Python. That suits a rare admin call up to ~10^5 chunks; beyond, a full-text payload
 index on chunk text is the next step.
 
-Not covered: re-ingesting the source (a CRM sync, a re-upload) brings the subject back. The
-CRM is the system of record and must erase first; a suppression list in ingestion is the
-follow-up."""
+- **Suppression list**: the erased contact ids (for an account: the account and its
+  contacts) are remembered as SHA-256 hashes in ``erased_subjects``; ingestion skips CRM
+  records and documents that link them (status ``suppressed``), so a CRM sync or re-upload
+  does not bring them back. A new, unlinked document that merely names the person is not
+  caught: the CRM, as the system of record, must erase too."""
 
 from __future__ import annotations
 
@@ -356,6 +358,9 @@ def erase_subject(container: Container, caller: Caller, subject: Subject) -> Era
     touched = erased_chunks | {cid for items in fp.mentions.values() for cid, _, _ in items}
     request_ids = {r.request_id for r in container.audit.referencing(tenant_id, refs, touched) if r.request_id}
 
+    # The suppression list first, so an ingest running meanwhile cannot store the subject again.
+    for kind in ("contact", "account"):
+        container.ingestor.suppress(tenant_id, kind, [r.record_id for r in fp.records if r.kind == kind])
     removed = sum(container.store.delete_where(admin_filter(tenant_id, document_id=d)) for d in sorted(fp.document_ids))
     redacted = _redact_mentions(container, tenant_id, fp)
     with container.sessions() as session:

@@ -35,6 +35,7 @@ class IngestPublic(BaseModel):
     updated: int
     unchanged: int
     failed: int
+    suppressed: int = Field(0, description="records and documents of erased subjects, skipped")
     chunks: int
     records: int
     items: list[ItemPublic]
@@ -52,6 +53,7 @@ def _public(report: IngestReport) -> IngestPublic:
     s = report.summary()
     return IngestPublic(
         run_id=s["run_id"], added=s["added"], updated=s["updated"], unchanged=s["unchanged"], failed=s["failed"],
+        suppressed=s["suppressed"],
         chunks=s["chunks"], records=s["records"],
         items=[ItemPublic(document_id=i.document_id, status=i.status, chunks=i.chunks, reason=i.reason,
                           message=i.message) for i in report.items],

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from actions.cache import ActionCacheRow
-from ingest.db import CrmRecordRow, DocumentRow
+from ingest.db import CrmRecordRow, DocumentRow, ErasedSubjectRow
 from prompts.chat import ChatMessage, ScriptedChatModel
 from retrieval.filters import admin_filter
 from retrieval.models import Chunk
@@ -22,6 +22,7 @@ from service.container import Container
 from service.reviews import ReviewItemRow
 from service.subjects import Subject, build_redactor
 from tests.actions.test_summary import extractive
+from tests.conftest import DEMO_CORPUS
 from tests.service.test_trust_auth import auth_headers
 from tests.service.test_trust_routes import ACTION_INPUTS
 
@@ -223,6 +224,35 @@ def test_erasing_an_account_removes_everything_with_its_id(client: TestClient, d
     assert not left
     for hit in search_texts(client, james, "Northwind Couriers onboarding Olivia Grant"):
         assert "Northwind" not in hit["text"] and "Olivia Grant" not in hit["text"]
+
+
+def test_an_erased_subject_does_not_come_back_with_the_next_sync(client: TestClient,
+                                                                demo_container: Container) -> None:
+    """The suppression list: re-ingesting the whole demo corpus after erasing a contact and
+    an account stores none of their records or linked documents again, and the documents
+    that only mentioned them stay redacted (unchanged sources are skipped)."""
+    admin = auth_headers(demo_container, role="admin")
+    assert client.delete("/v1/subjects/contact:C-101", headers=admin).status_code == 200
+    assert client.delete("/v1/subjects/account:NORTHWIND-005", headers=admin).status_code == 200
+    with demo_container.sessions() as session:
+        assert "C-101" not in json.dumps([r.key for r in session.scalars(select(ErasedSubjectRow))])  # hashed
+
+    report = demo_container.ingestor.ingest_paths("demo", [DEMO_CORPUS], root=DEMO_CORPUS)
+    suppressed = {i.document_id for i in report.items if i.status == "suppressed"}
+    assert {"contact:C-101", "account:NORTHWIND-005", "contact:C-501"} <= suppressed
+    assert report.count("added") == report.count("updated") == report.count("failed") == 0
+    after = points(demo_container).values()
+    assert not [c for c in after if "C-101" in c.contact_ids or names_dana(c)]
+    assert not [c for c in after if c.account_id == "NORTHWIND-005" or "Northwind" in c.model_dump_json()]
+    with demo_container.sessions() as session:
+        crm = session.scalars(select(CrmRecordRow)).all()
+    assert not [r for r in crm if r.record_id == "C-101" or "NORTHWIND-005" in (r.record_id, r.account_id)]
+
+    # Lifting the suppression (the company became a customer again) lets the next sync store it.
+    assert demo_container.ingestor.lift_suppression("demo", "account", "NORTHWIND-005")
+    again = demo_container.ingestor.ingest_paths("demo", [DEMO_CORPUS], root=DEMO_CORPUS)
+    assert again.count("added") > 0 and "account:NORTHWIND-005" not in {
+        i.document_id for i in again.items if i.status == "suppressed"}
 
 
 def test_an_id_naming_two_kinds_must_be_qualified(client: TestClient, demo_container: Container) -> None:
