@@ -7,6 +7,7 @@ from retrieval.filters import SearchScope
 from retrieval.models import Citation, DocType, RecordRef
 from retrieval.search import SearchRequest
 from service.deps import CallerDep, ContainerDep
+from service.routes.consent import known_purposes
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
@@ -19,8 +20,16 @@ class SearchBody(BaseModel):
     doc_types: list[DocType] = Field(default_factory=list)
     mode: str = Field(default="hybrid", pattern="^(dense|sparse|hybrid)$")
     top_k: int = Field(default=8, ge=1, le=50)
-    purpose: str = "sales_insights"
+    purpose: str = Field(default="sales_insights", description="What the data is read for; consent is checked "
+                         "against it (sales_insights, sales_outreach)")
     rerank: bool = True
+
+    @field_validator("purpose")
+    @classmethod
+    def _purpose(cls, value: str) -> str:
+        if value not in known_purposes():  # an invented purpose would match no contact's consent silently
+            raise ValueError(f"unknown purpose {value!r}; known: {sorted(known_purposes())}")
+        return value
 
     @field_validator("record")
     @classmethod

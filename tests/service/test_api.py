@@ -121,3 +121,6 @@ def test_search_route_is_filtered(client: TestClient, demo_container: Container)
         headers=headers(demo_container, "u-tom", ["t-public-sector"]),
     )
     assert tom.json()["hits"]
+    invented = client.post("/v1/search", json={"query": "Acme", "purpose": "marketing"},
+                           headers=headers(demo_container))
+    assert invented.status_code == 422 and "unknown purpose" in invented.text
