@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from actions.base import Action, ActionContext, ActionInput, Outcome, PromptRef, no_evidence_verdict, render_evidence
@@ -11,6 +13,7 @@ from retrieval.models import Citation, RecordRef
 from retrieval.search import pack_context
 
 SECTIONS = ("key_facts", "open_questions", "risks", "next_steps")
+MAX_LABELS = 4
 DEFAULT_QUERY = "key facts decisions amounts dates pricing discount objections risks next steps open questions"
 
 
@@ -85,7 +88,7 @@ class SummaryAction(Action[SummaryInput, SummaryOutput]):
             "focus": inp.focus or "",
             "max_bullets": inp.max_bullets,
         }
-        draft, chat = self.generate(ctx, prompt, values, SummaryDraft)
+        draft, chat = self.generate(ctx, prompt, values, SummaryDraft, json_schema=draft_schema(inp.max_bullets))
         assert isinstance(draft, SummaryDraft)
 
         labels = packed.by_label()
@@ -109,6 +112,18 @@ class SummaryAction(Action[SummaryInput, SummaryOutput]):
                 sections[section].append(Bullet(text=claim.text, citations=ids, support=round(score, 3)))
         output = SummaryOutput(record=str(ref), headline=draft.headline, **sections)
         return Outcome(output, list(cited.values()), verdicts, chat, prompt_ref, retrieved)
+
+
+def draft_schema(max_bullets: int) -> dict[str, Any]:
+    """The draft's JSON schema with its lists bounded: at most ``max_bullets`` per section and
+    a few labels per bullet. Under grammar-constrained decoding a small model cannot then list
+    bullet after bullet past the prompt's token limit, which would cut the JSON off. (String
+    lengths stay unbounded: a ``maxLength`` grammar nests one rule per character.)"""
+    schema = SummaryDraft.model_json_schema()
+    schema["$defs"]["_DraftBullet"]["properties"]["evidence"]["maxItems"] = MAX_LABELS
+    for section in SECTIONS:
+        schema["properties"][section]["maxItems"] = max_bullets
+    return schema
 
 
 def _norm(label: str) -> str:

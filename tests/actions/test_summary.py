@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from actions.base import ActionContext, Caller
-from actions.summary import SummaryAction, SummaryInput
+from actions.summary import MAX_LABELS, SECTIONS, SummaryAction, SummaryInput
 from guardrails.verdicts import ReasonCode
 from prompts.chat import ChatMessage, ScriptedChatModel
 from service.container import Container
@@ -89,3 +89,14 @@ def test_record_outside_the_callers_acl_gives_no_evidence_and_no_model_call(demo
     tom = Caller(tenant_id="demo", user_id="u-tom", teams=("t-public-sector",))
     chat._responder = extractive
     assert run(demo_container, "account:UMBRELLA-004", tom).citations
+
+
+def test_the_model_is_held_to_max_bullets_by_the_schema(demo_container: Container) -> None:
+    chat = demo_container.chat
+    assert isinstance(chat, ScriptedChatModel)
+    chat._responder = extractive
+    ctx = ActionContext(caller=MARIA, env=demo_container.action_env)
+    SummaryAction().run(SummaryInput(record="account:ACME-001", max_bullets=2), ctx)
+    schema = chat.calls[-1]["json_schema"]
+    assert all(schema["properties"][s]["maxItems"] == 2 for s in SECTIONS)
+    assert schema["$defs"]["_DraftBullet"]["properties"]["evidence"]["maxItems"] == MAX_LABELS
