@@ -101,6 +101,7 @@ def run_cmd(
     from eval.runner import RunOptions
     from eval.runs import runs_dir
     from eval.suite import SuiteConfig, run_suite
+    from retrieval.store import StoreUnavailable
 
     if collection not in ("scratch", "existing"):
         err.print("[red]error:[/red] --collection must be 'scratch' or 'existing'")
@@ -132,6 +133,10 @@ def run_cmd(
             err.print(f"[red]error:[/red] {exc}")
             for problem in getattr(exc, "problems", [])[:20]:
                 err.print(f"  {problem}")
+            raise typer.Exit(2) from exc
+        except StoreUnavailable as exc:  # an embedded shard is held by one process at a time
+            err.print(f"[red]error:[/red] {exc}\n  Another process (a second eval of the same set, or a "
+                      "server on this data dir) holds it: wait for it to finish, or pass another --data-dir.")
             raise typer.Exit(2) from exc
     console.print(_summary_table(run))
     folder = runs_dir(settings.data_dir) / run.run_id

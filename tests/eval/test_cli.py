@@ -49,3 +49,24 @@ def test_eval_run_gate_list_compare_convert(tmp_path: Path) -> None:
     out = tmp_path / "native" / "copy.jsonl"
     converted = runner.invoke(app, ["eval", "convert", str(dataset), str(out)])
     assert converted.exit_code == 0 and out.is_file() and out.with_name("copy.jsonl.meta.json").is_file()
+
+
+def test_a_scratch_collection_in_use_is_a_readable_error(tmp_path: Path) -> None:
+    """Qdrant Edge opens a shard for one holder at a time: a second eval of the same set gets
+    a sentence saying what to do, exit code 2, no traceback."""
+    from retrieval.edge_store import EdgeVectorStore
+
+    gs = call_set()
+    dataset = tmp_path / "calls.jsonl"
+    cases = [c.model_copy(update={"documents": gs.documents}) for c in gs.cases[:1]]
+    dataset.write_text("".join(json.dumps(c.model_dump(mode="json", exclude_defaults=True)) + "\n" for c in cases))
+    args = ["eval", "run", "--dataset", str(dataset), "--backend", "extractive", "--data-dir", str(tmp_path / "var")]
+    assert runner.invoke(app, args).exit_code == 0  # creates the scratch collection
+    (shard,) = (tmp_path / "var" / "eval" / "scratch").glob("*/qdrant")
+    holder = EdgeVectorStore(shard)
+    holder.ensure_collection(384)
+    try:
+        busy = runner.invoke(app, args)
+    finally:
+        holder.close()
+    assert busy.exit_code == 2 and "Another process" in busy.output and "Traceback" not in busy.output
