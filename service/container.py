@@ -139,13 +139,15 @@ class Container:
                         chunk_tokens=i.chunk_tokens, overlap_tokens=i.chunk_overlap,
                         max_bytes=int(i.max_file_mb * 1024 * 1024))
 
+    def crm_record(self, tenant_id: str, kind: str, record_id: str) -> CrmRecordRow | None:
+        """One CRM record (account, opportunity or contact) by its id, or None."""
+        with self.sessions() as session:
+            return session.get(CrmRecordRow, (tenant_id, kind, record_id))
+
     def describe_record(self, tenant_id: str, ref: RecordRef) -> str:
         if ref.kind == "document":
             return f"the document {ref.id}"
-        with self.sessions() as session:
-            row = session.scalars(select(CrmRecordRow).where(
-                CrmRecordRow.tenant_id == tenant_id, CrmRecordRow.kind == ref.kind,
-                CrmRecordRow.record_id == ref.id)).first()
+        row = self.crm_record(tenant_id, ref.kind, ref.id)
         return f"{ref.kind} {row.name} ({ref.id})" if row and row.name else f"{ref.kind} {ref.id}"
 
     def list_accounts(self, tenant_id: str) -> dict[str, str]:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import select
 
 from actions.base import Action, ActionContext, Caller
 from actions.registry import ACTIONS
@@ -25,7 +24,6 @@ from eval.results import RunResults, lower_is_better
 from eval.runner import RunOptions, select_cases
 from eval.runs import list_runs, save_run
 from eval.suite import SuiteConfig, run_suite
-from ingest.db import CrmRecordRow
 from prompts.chat import ChatMessage, ChatResult, count_message_tokens
 from prompts.store import PublishedPrompt
 from retrieval.models import RecordRef
@@ -69,10 +67,7 @@ def acting_caller(container: Container, admin: Caller, record: str | None, act_a
             ref = RecordRef.parse(record)
         except ValueError as exc:
             raise BadRequest(str(exc)) from exc
-        with container.sessions() as session:
-            row = session.scalars(select(CrmRecordRow).where(
-                CrmRecordRow.tenant_id == admin.tenant_id, CrmRecordRow.kind == ref.kind,
-                CrmRecordRow.record_id == ref.id)).first()
+        row = container.crm_record(admin.tenant_id, ref.kind, ref.id)
         if row is not None and row.owner:
             return Caller(tenant_id=admin.tenant_id, user_id=row.owner, teams=tuple(row.team or []), role="admin")
     return admin

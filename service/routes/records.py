@@ -42,19 +42,12 @@ def _visible(row: CrmRecordRow, caller: Caller) -> bool:
     )
 
 
-def _row(container: Container, tenant_id: str, kind: str, record_id: str) -> CrmRecordRow | None:
-    with container.sessions() as session:
-        return session.scalars(select(CrmRecordRow).where(
-            CrmRecordRow.tenant_id == tenant_id, CrmRecordRow.kind == kind,
-            CrmRecordRow.record_id == record_id)).first()
-
-
 def _visible_record(ref: str, caller: Caller, container: Container) -> tuple[RecordRef, CrmRecordRow]:
     try:
         parsed = RecordRef.parse(ref)
     except ValueError as exc:
         raise BadRequest(str(exc)) from exc
-    row = _row(container, caller.tenant_id, parsed.kind, parsed.id)
+    row = container.crm_record(caller.tenant_id, parsed.kind, parsed.id)
     if row is None:
         raise NotFound(f"no {parsed.kind} {parsed.id}")
     if not _visible(row, caller):
@@ -80,7 +73,7 @@ def list_contacts(ref: str, caller: CallerDep, container: ContainerDep) -> list[
     account_id = row.record_id if row.kind == "account" else row.account_id
     if account_id is None:
         return []
-    account = _row(container, caller.tenant_id, "account", account_id)
+    account = container.crm_record(caller.tenant_id, "account", account_id)
     account_visible = account is not None and _visible(account, caller)
     with container.sessions() as session:
         contacts = session.scalars(select(CrmRecordRow).where(
