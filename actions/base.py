@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from actions.cache import ActionCache, CacheKey, evidence_fingerprint
+from guardrails.pii import Vault
 from guardrails.pipeline import GuardPipeline, InputBlocked
 from guardrails.verdicts import Decision, ReasonCode, ReviewFlag, Verdict, flags_from
 from prompts.chat import ChatMessage, ChatModel, ChatResult, Usage
@@ -263,6 +264,15 @@ class Action(Generic[In, Out]):
     def prompt(self, ctx: ActionContext) -> PublishedPrompt:
         return ctx.env.prompts.get(ctx.caller.tenant_id, self.prompt_name, ctx.prompt_version)
 
+    @staticmethod
+    def for_model(ctx: ActionContext, messages: Sequence[ChatMessage]) -> tuple[list[ChatMessage], Vault | None]:
+        """The messages as the model may see them: PII masked when the guard config says so
+        (always for an external model by default), with the vault that restores the reply.
+        PII never leaves the process unmasked."""
+        if ctx.guards.should_mask(ctx.env.chat):
+            return ctx.guards.mask_for_external(messages, timings=ctx.timings_ms)
+        return list(messages), None
+
     def generate(self, ctx: ActionContext, prompt: PublishedPrompt, values: dict[str, Any],
                  schema_model: type[BaseModel], *, json_schema: dict[str, Any] | None = None,
                  max_tokens: int | None = None) -> tuple[BaseModel, ChatResult]:
@@ -276,11 +286,8 @@ class Action(Generic[In, Out]):
         limit = min(max_tokens or prompt.template.params.max_tokens, prompt.template.params.max_tokens)
         key = self.cache_key(ctx, prompt, messages, schema, limit)
         result = self.cached_reply(ctx, key)
-        vault = None
         if result is None:
-            sent = messages
-            if ctx.guards.should_mask(ctx.env.chat):  # PII never leaves the process unmasked
-                sent, vault = ctx.guards.mask_for_external(messages, timings=ctx.timings_ms)
+            sent, vault = self.for_model(ctx, messages)
             t0 = time.perf_counter()
             result = ctx.env.chat.complete(sent, max_tokens=limit,
                                            temperature=prompt.template.params.temperature, json_schema=schema)

@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from actions.base import Action, ActionContext, ActionEvent, Outcome, PromptRef
-from guardrails.pii import Vault
 from prompts.chat import ChatMessage, ChatResult, count_usage
 from prompts.store import PublishedPrompt
 from retrieval.search import PackedContext
@@ -59,14 +58,6 @@ class TextAction(Action[In, Out]):
     def finish(self, inp: In, ctx: ActionContext, plan: TextPlan, chat: ChatResult) -> Outcome[Out]:
         raise NotImplementedError  # pragma: no cover - abstract
 
-    @staticmethod
-    def _masked(ctx: ActionContext, plan: TextPlan) -> tuple[list[ChatMessage], Vault | None]:
-        """The messages as the model may see them: PII masked when the guard config says so
-        (always for an external model by default), with the vault that restores the reply."""
-        if ctx.guards.should_mask(ctx.env.chat):
-            return ctx.guards.mask_for_external(plan.messages, timings=ctx.timings_ms)
-        return list(plan.messages), None
-
     def _key(self, ctx: ActionContext, plan: TextPlan) -> Any:
         return self.cache_key(ctx, plan.prompt, plan.messages, None, plan.max_tokens)
 
@@ -77,7 +68,7 @@ class TextAction(Action[In, Out]):
         key = self._key(ctx, plan)
         chat = self.cached_reply(ctx, key)
         if chat is None:
-            sent, vault = self._masked(ctx, plan)
+            sent, vault = self.for_model(ctx, plan.messages)
             t0 = time.perf_counter()
             chat = ctx.env.chat.complete(sent, max_tokens=plan.max_tokens,
                                          temperature=plan.prompt.template.params.temperature)
@@ -106,7 +97,7 @@ class TextAction(Action[In, Out]):
         if chat is not None:
             yield ActionEvent("token", {"text": chat.text})
         else:
-            sent, vault = self._masked(ctx, plan)
+            sent, vault = self.for_model(ctx, plan.messages)
             unmasker = vault.stream_unmasker() if vault is not None else None
             t0 = time.perf_counter()
             parts: list[str] = []
