@@ -38,7 +38,7 @@ def compose_env(service: str) -> dict[str, str]:
     return {k: _DEFAULT.sub(lambda m: m.group(2), str(v)) for k, v in env.items()}
 
 
-def test_compose_file_matches_the_dockerfile_and_the_settings() -> None:
+def test_compose_file_matches_the_dockerfile_and_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     services = COMPOSE["services"]
     assert {"qdrant", "postgres", "model", "sidekick"} <= set(services)
     for name, spec in services.items():
@@ -58,24 +58,15 @@ def test_compose_file_matches_the_dockerfile_and_the_settings() -> None:
             if i < len(parts) - 1:
                 assert isinstance(annotation, type) and issubclass(annotation, BaseModel), key
                 node = annotation
-    settings = Settings(**_nested(env))
+    for key, value in env.items():  # read exactly as the container reads it: from the environment
+        monkeypatch.setenv(key, value)
+    settings = Settings()
     assert settings.vector.backend == "qdrant" and settings.vector.url == "http://qdrant:6333"
     assert settings.chat.backend == "openai" and settings.chat.base_url == "http://model:8080/v1"
     assert settings.database_url.startswith("postgresql+psycopg://sidekick:")
     command = services["sidekick"]["command"]
     assert command[:2] == ["sidekick", "serve"] and "8000" in command
     assert "8000:8000" in services["sidekick"]["ports"]
-
-
-def _nested(env: dict[str, str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in env.items():
-        parts = key.removeprefix("SIDEKICK_").lower().split("__")
-        node = out
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-    return out
 
 
 @pytest.mark.integration
