@@ -138,13 +138,13 @@ class Ingestor:
         erased = self.erased_keys(tenant_id)
         records, documents = [], []
         for rec in loaded.records:
-            if _links_erased(erased, rec.kind, rec.id, rec.account_id, ()):
+            if _links_erased(erased, [(rec.kind, rec.id), ("account", rec.account_id)]):
                 report.items.append(ItemStatus(f"{rec.kind}:{rec.id}", "suppressed", reason="subject_erased",
                                                message="an erased contact or account; not stored again"))
             else:
                 records.append(rec)
         for doc in loaded.documents:
-            if _links_erased(erased, None, None, doc.account_id, doc.contact_ids):
+            if _links_erased(erased, [("account", doc.account_id), *(("contact", c) for c in doc.contact_ids)]):
                 report.items.append(ItemStatus(doc.document_id, "suppressed", reason="subject_erased",
                                                message="links an erased contact or account; not stored again"))
             else:
@@ -345,16 +345,10 @@ class Ingestor:
             session.commit()
 
 
-def _links_erased(erased: set[tuple[str, str]], kind: str | None, record_id: str | None,
-                  account_id: str | None, contact_ids: Sequence[str]) -> bool:
-    """Is this record or document an erased subject, or linked to one?"""
-    if not erased:
-        return False
-    keys = {("account", subject_key("account", account_id))} if account_id else set()
-    keys |= {("contact", subject_key("contact", c)) for c in contact_ids}
-    if kind in ("contact", "account") and record_id:
-        keys.add((kind, subject_key(kind, record_id)))
-    return bool(keys & erased)
+def _links_erased(erased: set[tuple[str, str]], refs: Iterable[tuple[str, str | None]]) -> bool:
+    """Does any of these (kind, id) references name an erased contact or account?"""
+    return bool(erased) and any((kind, subject_key(kind, rid)) in erased for kind, rid in refs
+                                if rid and kind in ("contact", "account"))
 
 
 def _failed(err: LoadError) -> ItemStatus:
