@@ -161,7 +161,7 @@ def test_a_flagged_result_is_approved_or_rejected_from_the_sidebar(
     shot(page, artifacts, "12-approved")
 
     queue = ReviewQueue(container.sessions)
-    approved = [i for i in queue.list_items(MARIA, action="compliance_check", status="approved")[0]]
+    approved = queue.list_items(MARIA, action="compliance_check", status="approved")[0]
     assert len(approved) == 1 and approved[0].reviewer == "u-maria"
     decisions = container.audit.query("demo", AuditQuery(event="review:approve", user="u-maria"))
     assert len(decisions) == 1
