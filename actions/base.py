@@ -22,27 +22,13 @@ from guardrails.pipeline import GuardPipeline, InputBlocked
 from guardrails.verdicts import Decision, ReasonCode, ReviewFlag, Verdict, flags_from
 from prompts.chat import ChatMessage, ChatModel, ChatResult, Usage
 from prompts.store import PromptStore, PublishedPrompt
-from retrieval.filters import AccessContext, SearchScope
+from retrieval.filters import SearchScope
+from retrieval.identity import Caller
 from retrieval.models import Citation, RecordRef, SearchHit
 from retrieval.search import PackedContext, Retriever, SearchRequest, SearchResult
 
-Role = Literal["agent", "admin", "evaluator"]
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
-
-
-class Caller(BaseModel):
-    """Who runs an action: tenant, CRM user, teams and role. Principals come from these only."""
-
-    model_config = ConfigDict(frozen=True)
-
-    tenant_id: str
-    user_id: str
-    teams: tuple[str, ...] = ()
-    role: Role = "agent"
-
-    def access(self, purpose: str) -> AccessContext:
-        return AccessContext.for_user(self.tenant_id, self.user_id, self.teams, purpose)
 
 
 def _check_record(value: str | None) -> str | None:

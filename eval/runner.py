@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from actions.base import Action, Caller, Role
+from actions.base import Action
 from actions.registry import ACTIONS
 from eval.loaders import EvalError
 from eval.metrics.ragas_metrics import RagasSample, RagasScorer
@@ -26,6 +26,7 @@ from eval.scoring import TASK_SCORERS, answer_text, case_question, reference_tex
 from ingest.loaders import LoadResult
 from prompts.store import PromptVersionRow
 from retrieval.filters import admin_filter
+from retrieval.identity import Caller, Role
 from retrieval.models import SearchHit
 from retrieval.search import Retriever, SearchRequest, SearchResult
 from service.container import Container

@@ -47,6 +47,7 @@ from typing import Any
 from ingest.documents import Segment, SourceDocument
 from ingest.loaders.emails import QUOTED_SECTION
 from ingest.loaders.fields import to_epoch
+from retrieval.filters import acl_principals
 from retrieval.models import Chunk, DocType
 from retrieval.tokens import count_tokens, get_encoding
 
@@ -102,12 +103,7 @@ def document_hash(doc: SourceDocument, *, chunk_tokens: int, overlap_tokens: int
 
 def acl_for(doc: SourceDocument) -> list[str]:
     """Principals allowed to read the document's chunks (see the module docstring)."""
-    if doc.visibility == "public":
-        return ["everyone"]
-    owner = [f"user:{doc.owner}"] if doc.owner else []
-    if doc.visibility == "private":
-        return owner
-    return owner + [f"team:{team}" for team in doc.team]
+    return acl_principals(doc.visibility, doc.owner, doc.team)
 
 
 def consent_for(doc: SourceDocument, contact_consent: Mapping[str, Sequence[str]]) -> list[str]:

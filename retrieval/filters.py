@@ -9,6 +9,7 @@ backend translates to its own filter type."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -62,8 +63,24 @@ class AccessContext(BaseModel):
     def for_user(
         cls, tenant_id: str, user_id: str, teams: list[str] | tuple[str, ...], purpose: str
     ) -> AccessContext:
-        principals = (f"user:{user_id}", *(f"team:{team}" for team in teams))
-        return cls(tenant_id=tenant_id, principals=principals, purpose=purpose)
+        return cls(tenant_id=tenant_id, principals=user_principals(user_id, teams), purpose=purpose)
+
+
+def user_principals(user_id: str, teams: Sequence[str]) -> tuple[str, ...]:
+    """The ACL principals a CRM user reads with: ``user:<id>`` and ``team:<id>`` per team."""
+    return (f"user:{user_id}", *(f"team:{team}" for team in teams))
+
+
+def acl_principals(visibility: str, owner: str | None, teams: Sequence[str]) -> list[str]:
+    """Who may read something with this visibility: ``public`` -> everyone; ``private`` -> its
+    owner; ``team`` -> its owner and its teams. Chunks carry this list as their ``acl``
+    payload; record headers are checked against it the same way."""
+    if visibility == "public":
+        return [EVERYONE]
+    owner_principal = [f"user:{owner}"] if owner else []
+    if visibility == "private":
+        return owner_principal
+    return owner_principal + [f"team:{team}" for team in teams]
 
 
 class SearchScope(BaseModel):

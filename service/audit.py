@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Float, Integer, Select, String, Text, event, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, sessionmaker
 
-from actions.base import Caller
+from retrieval.identity import Caller
 
 _TOMBSTONE = "sidekick.audit.tombstone"
 

@@ -32,14 +32,13 @@ import re
 import secrets
 import time
 from datetime import UTC, datetime
-from typing import Any, get_args
+from typing import Any
 
 from sqlalchemy import DateTime, Float, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from actions.base import Caller, Role
+from retrieval.identity import ROLES, Caller, Role
 
-ROLES: tuple[str, ...] = get_args(Role)
 SESSION_TTL_S = 15 * 60
 MAX_CONTEXT_TTL_S = 24 * 3600
 DEFAULT_ROTATION_GRACE_S = 3600

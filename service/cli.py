@@ -124,8 +124,8 @@ def run_action_cmd(
     """Run an action as a CRM user (operator tool: runs with direct access to the stores)."""
     from pydantic import ValidationError
 
-    from actions.base import Caller
     from actions.registry import ACTIONS
+    from retrieval.identity import Caller
     from service.routes.actions import run_action
 
     action = ACTIONS.get(name)

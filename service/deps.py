@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from actions.base import Caller
+from retrieval.identity import Caller
 from service.auth import Forbidden, caller_from_headers
 from service.container import Container
 

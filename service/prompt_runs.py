@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from actions.base import Action, ActionContext, Caller
+from actions.base import Action, ActionContext
 from actions.registry import ACTIONS
 from eval.gate import DEFAULT_GATE_FILE, GateProfile, check_gate, load_profile
 from eval.loaders import load_dataset
@@ -26,6 +26,7 @@ from eval.runs import list_runs, save_run
 from eval.suite import SuiteConfig, run_suite
 from prompts.chat import ChatMessage, ChatResult, count_message_tokens
 from prompts.store import PublishedPrompt
+from retrieval.identity import Caller
 from retrieval.models import RecordRef
 from retrieval.tokens import count_tokens
 from service.container import Container

@@ -36,7 +36,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import JSON, DateTime, String, Text, delete, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from actions.base import ActionResponse, Caller
+from actions.base import ActionResponse
+from retrieval.identity import Caller
 
 Status = Literal["pending", "approved", "edited", "rejected"]
 _STATUS_OF = {"approve": "approved", "edit": "edited", "reject": "rejected"}

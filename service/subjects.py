@@ -49,9 +49,9 @@ from typing import Any, Literal
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from actions.base import Caller
 from ingest.db import CrmRecordRow, DocumentRow
 from retrieval.filters import admin_filter
+from retrieval.identity import Caller
 from retrieval.models import Chunk
 from retrieval.store import PointData
 from service.audit import audit_dict

@@ -29,9 +29,10 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from actions.base import ActionContext, Caller  # noqa: E402
+from actions.base import ActionContext  # noqa: E402
 from actions.registry import ACTIONS  # noqa: E402
 from prompts.chat import ChatMessage, ScriptedChatModel  # noqa: E402
+from retrieval.identity import Caller  # noqa: E402
 from service.container import Container  # noqa: E402
 from service.routes.actions import run_action  # noqa: E402
 from service.settings import Settings  # noqa: E402

@@ -14,8 +14,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import StreamingResponse
 
-from actions.base import Action, ActionContext, ActionEvent, ActionResponse, Caller
+from actions.base import Action, ActionContext, ActionEvent, ActionResponse
 from actions.registry import ACTIONS
+from retrieval.identity import Caller
 from service.audit import output_hash
 from service.auth import Forbidden
 from service.container import Container

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from actions.base import Role
+from retrieval.identity import Role
 from service.audit import as_utc
 from service.auth import DEFAULT_ROTATION_GRACE_S, KEY_ID_RE, MAX_CONTEXT_TTL_S, ApiKeyRow
 from service.deps import AdminDep, ContainerDep

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from actions.base import Caller
+from retrieval.identity import Caller
 from service.audit import AUDIT_COLUMNS, AuditQuery, as_utc, audit_dict, csv_cells
 from service.container import Container
 from service.deps import AdminDep, ContainerDep

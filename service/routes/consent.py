@@ -10,9 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from actions.base import Caller
 from actions.registry import ACTIONS
 from ingest.db import CrmRecordRow
+from retrieval.identity import Caller
 from service.auth import Forbidden
 from service.container import Container
 from service.deps import CallerDep, ContainerDep

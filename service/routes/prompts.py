@@ -11,11 +11,11 @@ from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from actions.base import Caller
 from ingest.db import CrmRecordRow
 from prompts.diff import diff_templates
 from prompts.store import PublishedPrompt
 from prompts.templates import ModelParams, Variable
+from retrieval.identity import Caller
 from service import prompt_runs
 from service.container import Container
 from service.deps import AdminDep, ContainerDep

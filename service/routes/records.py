@@ -4,8 +4,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from actions.base import Caller
 from ingest.db import CrmRecordRow
+from retrieval.identity import Caller
 from retrieval.models import RecordRef
 from service.auth import Forbidden
 from service.container import Container

@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import ValidationError
 
-from actions.base import Caller
 from actions.registry import ACTIONS
+from retrieval.identity import Caller
 from service.audit import output_hash
 from service.auth import Forbidden
 from service.deps import CallerDep, ContainerDep

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from actions.base import ActionContext, Caller
+from actions.base import ActionContext
 from actions.summary import SummaryAction, SummaryInput
 from ingest.documents import Segment, SourceDocument
 from ingest.loaders import LoadResult
 from prompts.chat import ScriptedChatModel
+from retrieval.identity import Caller
 from retrieval.models import DocType
 from service.container import Container
 from tests.actions.test_summary import extractive

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from actions.base import ActionContext, Caller
+from actions.base import ActionContext
 from actions.compliance_check import ComplianceCheckAction, ComplianceInput
 from guardrails.verdicts import ReasonCode
 from prompts.chat import ScriptedChatModel
+from retrieval.identity import Caller
 from service.container import Container
 
 ROWS = {row["id"]: row for row in map(json.loads, (Path(__file__).resolve().parents[2] / "eval" / "datasets" /

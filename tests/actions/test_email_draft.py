@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from actions.base import ActionContext, Caller
+from actions.base import ActionContext
 from actions.email_draft import EmailDraftAction, EmailDraftInput, split_email, unsupported_figures
 from guardrails.verdicts import ReasonCode
 from prompts.chat import ChatMessage, ScriptedChatModel
+from retrieval.identity import Caller
 from service.container import Container
 
 JAMES = Caller(tenant_id="demo", user_id="u-james", teams=("t-midmarket",))

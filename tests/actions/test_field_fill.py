@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from actions.base import ActionContext, Caller
+from actions.base import ActionContext
 from actions.field_fill import FieldFillAction, FieldFillInput, FieldSpec, coerce, draft_schema
 from guardrails.verdicts import ReasonCode
 from prompts.chat import ChatMessage, ScriptedChatModel
+from retrieval.identity import Caller
 from service.container import Container
 from tests.actions.test_summary import evidence_blocks
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from actions.base import Caller
 from actions.registry import ACTIONS
 from guardrails.verdicts import ReasonCode
 from prompts.chat import ScriptedChatModel
+from retrieval.identity import Caller
 from service.container import Container
 from service.routes.actions import run_action
 from tests.actions.test_summary import extractive

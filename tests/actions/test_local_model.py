@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from actions.base import ActionContext, Caller
+from actions.base import ActionContext
 from actions.summary import SummaryAction, SummaryInput
 from prompts.chat import LlamaCppChatModel
 from prompts.local_model import MODEL_NAME, assemble_packaged_model, packaged_model_available
+from retrieval.identity import Caller
 from service.container import Container
 
 pytestmark = pytest.mark.slow

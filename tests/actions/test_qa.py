@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from actions.base import ActionContext, Caller
+from actions.base import ActionContext
 from actions.qa import NOT_FOUND, QAAction, QAInput
 from guardrails.verdicts import ReasonCode
 from prompts.chat import ChatMessage, ScriptedChatModel
 from retrieval.filters import admin_filter
+from retrieval.identity import Caller
 from service.container import Container
 from tests.actions.test_summary import evidence_blocks
 

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from actions.base import ActionContext, Caller
+from actions.base import ActionContext
 from actions.qa import NOT_FOUND, QAAction, QAInput
 from prompts.chat import LlamaCppChatModel, OpenAIChatModel
 from prompts.store import PromptVersionRow
 from retrieval.embedder import SentenceTransformerEmbedder
+from retrieval.identity import Caller
 from service.app import create_app
 from service.audit import AuditRow
 from service.container import Container

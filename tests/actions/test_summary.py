@@ -7,10 +7,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from actions.base import ActionContext, Caller
+from actions.base import ActionContext
 from actions.summary import MAX_LABELS, SECTIONS, SummaryAction, SummaryInput
 from guardrails.verdicts import ReasonCode
 from prompts.chat import ChatMessage, ScriptedChatModel
+from retrieval.identity import Caller
 from service.container import Container
 
 MARIA = Caller(tenant_id="demo", user_id="u-maria", teams=("t-enterprise",))

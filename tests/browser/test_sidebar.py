@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from actions.base import Caller
+from retrieval.identity import Caller
 from service.audit import AuditQuery
 from service.container import Container
 from service.reviews import ReviewQueue

@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from actions.base import Caller
 from actions.registry import ACTIONS
 from actions.summary import SummaryInput
+from retrieval.identity import Caller
 from service.app import create_app
 from service.audit import AuditRow
 from service.auth import sign_user_context
