@@ -7,7 +7,6 @@ the chat model and the guards. The service generates one route per registered ac
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -22,9 +21,11 @@ from guardrails.pipeline import GuardPipeline, InputBlocked
 from guardrails.verdicts import Decision, ReasonCode, ReviewFlag, Verdict, flags_from
 from prompts.chat import ChatMessage, ChatModel, ChatResult, Usage
 from prompts.store import PromptStore, PublishedPrompt
+from retrieval import records
 from retrieval.filters import SearchScope
 from retrieval.identity import Caller
 from retrieval.models import Citation, RecordRef, SearchHit
+from retrieval.records import CrmRecords
 from retrieval.search import PackedContext, Retriever, SearchRequest, SearchResult
 
 In = TypeVar("In", bound=BaseModel)
@@ -81,10 +82,6 @@ class InvalidModelOutput(ActionError):
         self.action = action
 
 
-RecordDescriber = Callable[[str, RecordRef], str]
-AccountLister = Callable[[str], dict[str, str]]
-
-
 @dataclass
 class ActionEnvironment:
     """What actions need from the outside, built once by the service's container."""
@@ -92,9 +89,8 @@ class ActionEnvironment:
     retriever: Retriever
     chat: ChatModel
     prompts: PromptStore
-    describe_record: RecordDescriber = field(default=lambda tenant, ref: str(ref))
-    list_accounts: AccountLister = field(default=lambda tenant: {})
-    """Account id -> name of every customer account of a tenant (the policy rule on naming customers)."""
+    records: CrmRecords
+    """The tenant's CRM records: names for prompts, recipients and the policy rule on naming customers."""
     cache: ActionCache | None = None
     guards: Callable[[str], GuardPipeline] = field(default=lambda tenant: GuardPipeline())
     """The tenant's guard pipeline (PII names, thresholds); built per call, cheap."""
@@ -151,9 +147,20 @@ class Outcome(Generic[Out]):
 
 
 def contact_name(ctx: ActionContext, contact_id: str) -> str | None:
-    """The contact's name as the CRM records it (``None`` when the record is unknown)."""
-    label = ctx.env.describe_record(ctx.caller.tenant_id, RecordRef(kind="contact", id=contact_id))
-    return m.group(1) if (m := re.match(r"contact (.+?) \(", label)) else None
+    """The contact's name as the CRM records it (``None`` when the record is unknown or unnamed)."""
+    found = ctx.env.records.get(ctx.caller.tenant_id, RecordRef(kind="contact", id=contact_id))
+    return found.name or None if found is not None else None
+
+
+def record_label(ctx: ActionContext, ref: RecordRef | None) -> str:
+    """How the prompt names ``ref`` (empty when there is none)."""
+    return records.record_label(ctx.env.records, ctx.caller.tenant_id, ref) if ref is not None else ""
+
+
+def other_customers(ctx: ActionContext, own: set[str]) -> tuple[str, ...]:
+    """Names of the tenant's customer accounts other than ``own`` (the policy rule on naming them)."""
+    names = records.account_names(ctx.env.records, ctx.caller.tenant_id)
+    return tuple(name for account, name in names.items() if account not in own)
 
 
 def render_evidence(packed: PackedContext) -> str:

@@ -22,6 +22,8 @@ from actions.base import (
     Outcome,
     PromptRef,
     contact_name,
+    other_customers,
+    record_label,
     render_evidence,
 )
 from guardrails.policy import (
@@ -123,7 +125,7 @@ class ComplianceCheckAction(Action[ComplianceInput, ComplianceOutput]):
             draft_text = text.replace("</draft", "</ draft")
             values = {"evidence": render_evidence(packed), "covered": ", ".join(covered) or "none",
                       "rule_findings": "\n".join(f"- {v.clause} {v.verdict}: {v.span!r}" for v in verdicts),
-                      "context": ctx.env.describe_record(ctx.caller.tenant_id, ref) if ref else "",
+                      "context": record_label(ctx, ref),
                       "channel": channel, "draft": draft_text}
             reply, chat = self.generate(ctx, prompt, values, ComplianceDraft)
             assert isinstance(reply, ComplianceDraft)
@@ -170,8 +172,7 @@ class ComplianceCheckAction(Action[ComplianceInput, ComplianceOutput]):
             recipient = contact_name(ctx, inp.recipient_contact_id) if inp.recipient_contact_id else None
             facts.quiet_period, facts.recipient_designated = quiet_period_facts((h.chunk.text for h in hits),
                                                                                 recipient)
-        facts.other_customers = tuple(name for account, name in ctx.env.list_accounts(ctx.caller.tenant_id).items()
-                                      if account not in own)
+        facts.other_customers = other_customers(ctx, own)
         if inp.recipient_contact_id and channel == "email":
             contact = SearchScope(record=RecordRef(kind="contact", id=inp.recipient_contact_id))
             if self.retrieve(ctx, "contact", contact, 1, purpose="sales_outreach", label="consent").hits:

@@ -16,7 +16,16 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from actions.base import ActionContext, ActionInput, OptionalRecord, Outcome, contact_name, render_evidence
+from actions.base import (
+    ActionContext,
+    ActionInput,
+    OptionalRecord,
+    Outcome,
+    contact_name,
+    other_customers,
+    record_label,
+    render_evidence,
+)
 from actions.streaming import TextAction, TextPlan
 from guardrails.grounding import content_words
 from guardrails.policy import (
@@ -112,13 +121,12 @@ class EmailDraftAction(TextAction[EmailDraftInput, EmailDraftOutput]):
         policy = self.retrieve(ctx, POLICY_QUERY, SearchScope(doc_types=(DocType.POLICY,)), 30, diversify=False,
                                label="policy").hits
         words, limit = LENGTHS[inp.length]
-        describe = ctx.env.describe_record
         plan = TextPlan(prompt=prompt, packed=packed, retrieved=list(hits),
                         max_tokens=min(limit, prompt.template.params.max_tokens),
                         state={"policy": policy, "hits": list(hits.values())})
         plan.messages = prompt.template.render({
-            "recipient": describe(ctx.caller.tenant_id, contact),
-            "record_label": describe(ctx.caller.tenant_id, RecordRef.parse(inp.record)) if inp.record else "",
+            "recipient": record_label(ctx, contact),
+            "record_label": record_label(ctx, RecordRef.parse(inp.record) if inp.record else None),
             "context": inp.context, "tone": inp.tone, "tone_guide": TONES[inp.tone], "length_guide": words,
             "evidence": render_evidence(packed),
         })
@@ -202,9 +210,8 @@ def policy_verdicts(draft: str, ctx: ActionContext, policy: list[SearchHit], rec
     """The tenant's policy rules applied to a finished draft, as review flags."""
     rule_sets = document_rules((h.id, h.chunk.document_id, h.chunk.text) for h in policy)
     own = {h.chunk.account_id for h in record_hits if h.chunk.account_id}
-    others = tuple(name for account, name in ctx.env.list_accounts(ctx.caller.tenant_id).items() if account not in own)
     facts = DraftFacts(approved_discounts=approved_discounts(h.chunk.text for h in record_hits),
-                       other_customers=others, recipient_may_receive_outreach=True)
+                       other_customers=other_customers(ctx, own), recipient_may_receive_outreach=True)
     return [
         Verdict(guard="policy", decision=Decision.FLAG, reason=ReasonCode.POLICY_VIOLATION,
                 message=f"policy {f.clause.id}: {f.message}" + (f" ({f.span!r})" if f.span else ""),

@@ -21,7 +21,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
-from actions.base import Action, ActionContext, ActionInput, Outcome, PromptRef, no_evidence_verdict, render_evidence
+from actions.base import (
+    Action,
+    ActionContext,
+    ActionInput,
+    Outcome,
+    PromptRef,
+    no_evidence_verdict,
+    record_label,
+    render_evidence,
+)
 from guardrails.verdicts import Decision, ReasonCode, Verdict
 from retrieval.filters import SearchScope
 from retrieval.models import Citation, RecordRef, SearchHit
@@ -125,7 +134,7 @@ class FieldFillAction(Action[FieldFillInput, FieldFillOutput]):
             return Outcome(FieldFillOutput(record=str(ref), fields=unknown), [], [no_evidence_verdict(str(ref))],
                            None, prompt_ref, retrieved)
         values = {
-            "record_label": ctx.env.describe_record(ctx.caller.tenant_id, ref),
+            "record_label": record_label(ctx, ref),
             "fields": "\n".join(_describe(f) for f in inp.fields),
             "evidence": render_evidence(packed),
         }

@@ -12,7 +12,15 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from actions.base import ActionContext, ActionInput, OptionalRecord, Outcome, no_evidence_verdict, render_evidence
+from actions.base import (
+    ActionContext,
+    ActionInput,
+    OptionalRecord,
+    Outcome,
+    no_evidence_verdict,
+    record_label,
+    render_evidence,
+)
 from actions.streaming import TextAction, TextPlan
 from guardrails.grounding import Claim, verify_citations
 from guardrails.verdicts import Decision, ReasonCode, Verdict
@@ -82,9 +90,9 @@ class QAAction(TextAction[QAInput, QAOutput]):
                                  [no_evidence_verdict("this question")], None, plan.prompt_ref, plan.retrieved)
             return plan
         history = "\n".join(f"{t.role}: {t.text}" for t in inp.history[-6:])
-        record_label = ctx.env.describe_record(ctx.caller.tenant_id, RecordRef.parse(inp.record)) if inp.record else ""
+        focus = RecordRef.parse(inp.record) if inp.record else None
         plan.messages = prompt.template.render({
-            "evidence": render_evidence(packed), "question": inp.question, "record_label": record_label,
+            "evidence": render_evidence(packed), "question": inp.question, "record_label": record_label(ctx, focus),
             "history": history, "max_sentences": self.max_sentences,
         })
         return plan

@@ -6,7 +6,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from actions.base import Action, ActionContext, ActionInput, Outcome, PromptRef, no_evidence_verdict, render_evidence
+from actions.base import (
+    Action,
+    ActionContext,
+    ActionInput,
+    Outcome,
+    PromptRef,
+    no_evidence_verdict,
+    record_label,
+    render_evidence,
+)
 from guardrails.grounding import Claim, verify_citations
 from retrieval.filters import SearchScope
 from retrieval.models import Citation, RecordRef
@@ -83,7 +92,7 @@ class SummaryAction(Action[SummaryInput, SummaryOutput]):
             return Outcome(empty, [], [no_evidence_verdict(str(ref))], None, prompt_ref, retrieved)
 
         values = {
-            "record_label": ctx.env.describe_record(ctx.caller.tenant_id, ref),
+            "record_label": record_label(ctx, ref),
             "evidence": render_evidence(packed),
             "focus": inp.focus or "",
             "max_bullets": inp.max_bullets,

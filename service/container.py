@@ -9,20 +9,17 @@ import threading
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import select
-
 from actions.base import ActionEnvironment
 from actions.cache import ActionCache
 from guardrails.config import DEFAULT_GUARD_CONFIG
 from guardrails.pipeline import GuardPipeline
-from ingest.db import CrmRecordRow
 from ingest.pipeline import Ingestor
+from ingest.records import SqlCrmRecords
 from prompts.chat import CHAT_MODELS, ChatModel, LlamaCppChatModel, OpenAIChatModel, ScriptedChatModel
 from prompts.local_model import MODEL_NAME, assemble_packaged_model
 from prompts.store import PromptStore
 from retrieval.edge_store import EdgeVectorStore
 from retrieval.embedder import Embedder, OpenAIEmbedder, SentenceTransformerEmbedder
-from retrieval.models import RecordRef
 from retrieval.qdrant_store import QdrantClientVectorStore
 from retrieval.rerank import RERANKERS, Reranker
 from retrieval.search import Retriever
@@ -139,23 +136,10 @@ class Container:
                         chunk_tokens=i.chunk_tokens, overlap_tokens=i.chunk_overlap,
                         max_bytes=int(i.max_file_mb * 1024 * 1024))
 
-    def crm_record(self, tenant_id: str, kind: str, record_id: str) -> CrmRecordRow | None:
-        """One CRM record (account, opportunity or contact) by its id, or None."""
-        with self.sessions() as session:
-            return session.get(CrmRecordRow, (tenant_id, kind, record_id))
-
-    def describe_record(self, tenant_id: str, ref: RecordRef) -> str:
-        if ref.kind == "document":
-            return f"the document {ref.id}"
-        row = self.crm_record(tenant_id, ref.kind, ref.id)
-        return f"{ref.kind} {row.name} ({ref.id})" if row and row.name else f"{ref.kind} {ref.id}"
-
-    def list_accounts(self, tenant_id: str) -> dict[str, str]:
-        """Account id -> name, for the policy rule on naming other customers."""
-        with self.sessions() as session:
-            rows = session.scalars(select(CrmRecordRow).where(
-                CrmRecordRow.tenant_id == tenant_id, CrmRecordRow.kind == "account")).all()
-        return {row.record_id: row.name for row in rows if row.name}
+    @cached_property
+    def records(self) -> SqlCrmRecords:
+        """The tenant's CRM records (accounts, opportunities, contacts), typed."""
+        return SqlCrmRecords(self.sessions)
 
     @cached_property
     def action_cache(self) -> ActionCache:
@@ -165,16 +149,13 @@ class Container:
     def action_env(self) -> ActionEnvironment:
         r = self.settings.retrieval
         return ActionEnvironment(retriever=self.retriever, chat=self.chat, prompts=self.prompts,
-                                 describe_record=self.describe_record, list_accounts=self.list_accounts,
-                                 cache=self.action_cache, guards=self.guards_for,
+                                 records=self.records, cache=self.action_cache, guards=self.guards_for,
                                  context_tokens=r.context_tokens, candidates=r.candidates)
 
     def guards_for(self, tenant_id: str) -> GuardPipeline:
         """The tenant's guards; its contacts' names feed PII masking (one small query per call)."""
-        with self.sessions() as session:
-            names = list(session.scalars(select(CrmRecordRow.name).where(
-                CrmRecordRow.tenant_id == tenant_id, CrmRecordRow.kind == "contact")))
-        return GuardPipeline(DEFAULT_GUARD_CONFIG, names=[n for n in names if n])
+        names = [r.name for r in self.records.find(tenant_id, kind="contact") if r.name]
+        return GuardPipeline(DEFAULT_GUARD_CONFIG, names=names)
 
     def warm_up(self) -> None:
         """Load the models and open the store now rather than on the first request."""

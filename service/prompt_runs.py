@@ -68,9 +68,9 @@ def acting_caller(container: Container, admin: Caller, record: str | None, act_a
             ref = RecordRef.parse(record)
         except ValueError as exc:
             raise BadRequest(str(exc)) from exc
-        row = container.crm_record(admin.tenant_id, ref.kind, ref.id)
+        row = container.records.get(admin.tenant_id, ref)
         if row is not None and row.owner:
-            return Caller(tenant_id=admin.tenant_id, user_id=row.owner, teams=tuple(row.team or []), role="admin")
+            return Caller(tenant_id=admin.tenant_id, user_id=row.owner, teams=row.team, role="admin")
     return admin
 
 

@@ -46,13 +46,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ingest.db import CrmRecordRow, DocumentRow
+from ingest.db import DocumentRow
 from retrieval.filters import admin_filter
 from retrieval.identity import Caller
-from retrieval.models import Chunk
+from retrieval.models import Chunk, RecordRef
+from retrieval.records import StoredRecord
 from retrieval.store import PointData
 from service.audit import audit_dict
 from service.container import Container
@@ -89,12 +90,10 @@ def resolve_subject(container: Container, tenant_id: str, raw: str) -> Subject:
     kinds: tuple[SubjectKind, ...] = ("contact", "account")
     if prefix in kinds:
         kinds = (prefix,)  # type: ignore[assignment]
-    found: list[SubjectKind] = []
-    with container.sessions() as session:
-        for k in kinds:
-            if session.get(CrmRecordRow, (tenant_id, k, ident)) is not None:
-                found.append(k)
-        if not found:  # no CRM record, but documents may still link the subject
+    found: list[SubjectKind] = [k for k in kinds
+                                if container.records.get(tenant_id, RecordRef(kind=k, id=ident)) is not None]
+    if not found:  # no CRM record, but documents may still link the subject
+        with container.sessions() as session:
             docs = list(session.scalars(select(DocumentRow).where(DocumentRow.tenant_id == tenant_id)))
             if "contact" in kinds and any(ident in (d.contact_ids or []) for d in docs):
                 found.append("contact")
@@ -154,16 +153,16 @@ class Redactor:
         return chunk.model_copy(update=update)
 
 
-def build_redactor(subject: Subject, records: list[CrmRecordRow], account_contacts: list[CrmRecordRow]) -> Redactor:
+def build_redactor(subject: Subject, records: list[StoredRecord], account_contacts: list[StoredRecord]) -> Redactor:
     """Identifiers of ``records`` (the subject's CRM rows); ``account_contacts`` decide which
     first and last names are unambiguous inside the account."""
     strong: set[str] = {_strong(subject.id)}
     local: set[str] = set()
     account_id = subject.id if subject.kind == "account" else None
-    erased_ids = {r.record_id for r in records}
+    erased_ids = {r.id for r in records}
     for rec in records:
-        fields = rec.fields or {}
-        strong.add(_strong(rec.record_id))
+        fields = rec.fields
+        strong.add(_strong(rec.id))
         if rec.kind == "opportunity":
             continue  # opportunity names are deal titles; their documents go with the account
         if rec.name and (rec.kind == "account" or len(rec.name.split()) > 1):
@@ -178,10 +177,10 @@ def build_redactor(subject: Subject, records: list[CrmRecordRow], account_contac
             strong.add(phone)
         if rec.kind == "contact":
             account_id = account_id or rec.account_id
-            others = [c for c in account_contacts if c.record_id not in erased_ids]
+            others = [c for c in account_contacts if c.id not in erased_ids]
             for key in ("first_name", "last_name"):
                 name = str(fields.get(key) or "").strip()
-                if len(name) >= 3 and all(str((c.fields or {}).get(key) or "") != name for c in others):
+                if len(name) >= 3 and all(str(c.fields.get(key) or "") != name for c in others):
                     local.add(r"\b" + re.escape(name) + r"\b")
 
     def compile_(parts: set[str], flags: int) -> re.Pattern[str] | None:
@@ -196,7 +195,7 @@ class Footprint:
     """Everything stored about a subject in one tenant."""
 
     subject: Subject
-    records: list[CrmRecordRow]
+    records: list[StoredRecord]
     documents: list[DocumentRow]
     chunks: list[tuple[str, Chunk]]
     """Chunks of linked documents (to delete)."""
@@ -215,27 +214,20 @@ class Footprint:
     @property
     def refs(self) -> set[str]:
         """How audit rows and review items name the subject's records and documents."""
-        refs = {self.subject.ref} | {f"{r.kind}:{r.record_id}" for r in self.records}
+        refs = {self.subject.ref} | {r.ref for r in self.records}
         return refs | {f"document:{d}" for d in self.document_ids} | self.document_ids
 
 
 def footprint(container: Container, tenant_id: str, subject: Subject) -> Footprint:
-    store = container.store
+    store, crm = container.store, container.records
+    own = crm.get(tenant_id, RecordRef(kind=subject.kind, id=subject.id))
+    account_id = subject.id if subject.kind == "account" else own.account_id if own is not None else None
+    # an account's records are the account and everything linked to it; a contact's, itself
+    of_account = crm.find(tenant_id, account_id=subject.id) if subject.kind == "account" else []
+    records = list({r.ref: r for r in ([own] if own is not None else []) + of_account}.values())
+    account_contacts = crm.find(tenant_id, kind="contact", account_id=account_id) if account_id else []
+    contacts = {r.id for r in records if r.kind == "contact"} | ({subject.id} if subject.kind == "contact" else set())
     with container.sessions() as session:
-        crm = select(CrmRecordRow).where(CrmRecordRow.tenant_id == tenant_id)
-        if subject.kind == "account":
-            records = list(session.scalars(crm.where(or_(
-                CrmRecordRow.account_id == subject.id,
-                (CrmRecordRow.kind == "account") & (CrmRecordRow.record_id == subject.id)))))
-            account_id: str | None = subject.id
-        else:
-            records = list(session.scalars(crm.where(CrmRecordRow.kind == "contact",
-                                                     CrmRecordRow.record_id == subject.id)))
-            account_id = records[0].account_id if records else None
-        account_contacts = list(session.scalars(crm.where(
-            CrmRecordRow.kind == "contact", CrmRecordRow.account_id == account_id))) if account_id else []
-        contacts = {r.record_id for r in records if r.kind == "contact"} | (
-            {subject.id} if subject.kind == "contact" else set())
         documents = [
             d for d in session.scalars(select(DocumentRow).where(DocumentRow.tenant_id == tenant_id))
             if (subject.kind == "account" and d.account_id == subject.id) or contacts & set(d.contact_ids or [])
@@ -274,10 +266,10 @@ def _review_dict(row: ReviewItemRow) -> dict[str, Any]:
 
 
 # -- export and erasure ---------------------------------------------------------------------
-def _record_dict(row: CrmRecordRow) -> dict[str, Any]:
-    return {"kind": row.kind, "id": row.record_id, "name": row.name, "account_id": row.account_id,
-            "stage": row.stage, "owner": row.owner, "team": row.team, "visibility": row.visibility,
-            "consent": row.consent, "fields": row.fields,
+def _record_dict(row: StoredRecord) -> dict[str, Any]:
+    return {"kind": row.kind, "id": row.id, "name": row.name, "account_id": row.account_id,
+            "stage": row.stage, "owner": row.owner, "team": list(row.team), "visibility": row.visibility,
+            "consent": list(row.consent), "fields": dict(row.fields),
             "updated_at": row.updated_at.isoformat() if row.updated_at else None}
 
 
@@ -360,7 +352,7 @@ def erase_subject(container: Container, caller: Caller, subject: Subject) -> Era
 
     # The suppression list first, so an ingest running meanwhile cannot store the subject again.
     for kind in ("contact", "account"):
-        container.ingestor.suppress(tenant_id, kind, [r.record_id for r in fp.records if r.kind == kind])
+        container.ingestor.suppress(tenant_id, kind, [r.id for r in fp.records if r.kind == kind])
     removed = sum(container.store.delete_where(admin_filter(tenant_id, document_id=d)) for d in sorted(fp.document_ids))
     redacted = _redact_mentions(container, tenant_id, fp)
     with container.sessions() as session:
@@ -372,14 +364,11 @@ def erase_subject(container: Container, caller: Caller, subject: Subject) -> Era
             row = session.get(DocumentRow, (tenant_id, doc_id))
             if row is not None:  # the content hash stays, so re-ingesting an unchanged source skips it
                 row.title = fp.redactor.sub(row.title, row.account_id)
-        for rec in fp.records:
-            session.execute(delete(CrmRecordRow).where(
-                CrmRecordRow.tenant_id == tenant_id, CrmRecordRow.kind == rec.kind,
-                CrmRecordRow.record_id == rec.record_id))
         reviews = review_rows(session, tenant_id, refs, touched, request_ids)
         for item in reviews:
             session.delete(item)
         session.commit()
+    container.records.delete(tenant_id, fp.records)  # last: while they remain, a re-run finds the subject
     cache = container.action_cache
     cached = sum(cache.purge(tenant_id, record=r) for r in sorted(refs))
     if touched:  # purge() with no chunk ids would empty the tenant's whole cache

@@ -11,8 +11,9 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from actions.registry import ACTIONS
-from ingest.db import CrmRecordRow
 from retrieval.identity import Caller
+from retrieval.models import RecordRef
+from retrieval.records import StoredRecord
 from service.auth import Forbidden
 from service.container import Container
 from service.deps import CallerDep, ContainerDep
@@ -49,9 +50,8 @@ class ConsentPublic(BaseModel):
     previous: list[str] | None = None
 
 
-def _contact(container: Container, caller: Caller, contact_id: str) -> CrmRecordRow:
-    with container.sessions() as session:
-        row = session.get(CrmRecordRow, (caller.tenant_id, "contact", contact_id))
+def _contact(container: Container, caller: Caller, contact_id: str) -> StoredRecord:
+    row = container.records.get(caller.tenant_id, RecordRef(kind="contact", id=contact_id))
     if row is None:
         raise NotFound(f"no contact {contact_id}")
     if caller.role != "admin" and not (caller.role == "agent" and row.owner == caller.user_id):
@@ -64,7 +64,7 @@ def read_consent(contact_id: ContactId, caller: CallerDep, container: ContainerD
     """The purposes the contact agreed to (admin or the contact's owner)."""
     row = _contact(container, caller, contact_id)
     container.audit.record_access(caller, "consent:read", record=f"contact:{contact_id}")
-    return ConsentPublic(contact_id=contact_id, purposes=list(row.consent or []))
+    return ConsentPublic(contact_id=contact_id, purposes=list(row.consent))
 
 
 @router.put("/{contact_id}/consent", response_model=ConsentPublic)
@@ -73,7 +73,7 @@ def update_consent(contact_id: ContactId, body: ConsentUpdate, caller: CallerDep
     """Replace the contact's purposes; every stored chunk linked to the contact is updated
     before this returns, so the next search or action already obeys it."""
     row = _contact(container, caller, contact_id)
-    previous = list(row.consent or [])
+    previous = list(row.consent)
     container.ingestor.set_consent(caller.tenant_id, contact_id, body.purposes)
     container.audit.record_access(caller, "consent:update", record=f"contact:{contact_id}",
                                   detail=f"{','.join(previous)} -> {','.join(body.purposes)}")

@@ -9,9 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from ingest.db import CrmRecordRow
 from prompts.diff import diff_templates
 from prompts.store import PublishedPrompt
 from prompts.templates import ModelParams, Variable
@@ -259,9 +257,5 @@ def list_records(caller: AdminDep, container: ContainerDep,
                  kind: Annotated[str | None, Query(pattern=r"^(account|opportunity|contact)$")] = None
                  ) -> list[dict[str, Any]]:
     """CRM records of the tenant for the builder's record picker."""
-    query = select(CrmRecordRow).where(CrmRecordRow.tenant_id == caller.tenant_id)
-    if kind:
-        query = query.where(CrmRecordRow.kind == kind)
-    with container.sessions() as session:
-        rows = session.scalars(query.order_by(CrmRecordRow.kind, CrmRecordRow.record_id).limit(500)).all()
-    return [{"ref": f"{r.kind}:{r.record_id}", "name": r.name, "owner": r.owner} for r in rows]
+    rows = container.records.find(caller.tenant_id, kind=kind or None, limit=500)
+    return [{"ref": r.ref, "name": r.name, "owner": r.owner} for r in rows]

@@ -16,6 +16,7 @@ from ingest.db import CrmRecordRow, DocumentRow, ErasedSubjectRow
 from prompts.chat import ChatMessage, ScriptedChatModel
 from retrieval.filters import admin_filter
 from retrieval.models import Chunk
+from retrieval.records import StoredRecord
 from service.app import create_app
 from service.audit import AuditRow
 from service.container import Container
@@ -45,10 +46,10 @@ def reply(messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> str
 
 
 def test_redactor_rules() -> None:
-    dana = CrmRecordRow(tenant_id="t", kind="contact", record_id="C-1", name="Dana Whitfield", account_id="A-1",
+    dana = StoredRecord(kind="contact", id="C-1", name="Dana Whitfield", account_id="A-1",
                         fields={"first_name": "Dana", "last_name": "Whitfield", "email": "dana.w@x.com",
                                 "phone": "+1 614-555-0142"})
-    other = CrmRecordRow(tenant_id="t", kind="contact", record_id="C-2", name="Dana Cole", account_id="A-1",
+    other = StoredRecord(kind="contact", id="C-2", name="Dana Cole", account_id="A-1",
                          fields={"first_name": "Dana", "last_name": "Cole"})
     redactor = build_redactor(Subject("contact", "C-1"), [dana], [dana, other])
     assert redactor.sub("Call (614) 555 0142, +1.614.555.0142 or mail DANA.W@X.COM", "B-9") == (
