@@ -1,16 +1,16 @@
 """The eval runner: ingest a golden set, run every case through the HTTP code path, score it.
 
-Cases run through :func:`service.routes.actions.run_action`, the function the HTTP routes
-call, so auth checks, audit records, guards and the prompt store are the real ones. The
-retriever is wrapped in :class:`RecordingRetriever`, which only observes: it keeps the
-ranked chunks (with their text) each search returned, for retrieval metrics and as the
-contexts ragas judges."""
+Cases run through the stack's :class:`actions.runner.ActionRunner`, what the HTTP routes
+call, so permission checks, audit records, guards and the prompt store are the real ones.
+The runner's retriever is wrapped in :class:`RecordingRetriever`, which only observes: it
+keeps the ranked chunks (with their text) each search returned, for retrieval metrics and
+as the contexts ragas judges."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,19 +18,19 @@ from sqlalchemy import select
 
 from actions.base import Action
 from actions.registry import ACTIONS
+from actions.runner import ActionRunner
 from eval.loaders import EvalError
 from eval.metrics.ragas_metrics import RagasSample, RagasScorer
 from eval.results import CaseResult, RetrievedChunk
 from eval.schema import EvalDocument, GoldenCase, GoldenSet, RelevantItem
 from eval.scoring import TASK_SCORERS, answer_text, case_question, reference_text, score_retrieval
+from eval.stack import Stack
 from ingest.loaders import LoadResult
 from prompts.store import PromptVersionRow
 from retrieval.filters import admin_filter
 from retrieval.identity import Caller, Role
 from retrieval.models import SearchHit
 from retrieval.search import Retriever, SearchRequest, SearchResult
-from service.container import Container
-from service.routes.actions import run_action
 
 MAX_REFERENCE_CONTEXTS = 30
 
@@ -54,23 +54,20 @@ class RecordingRetriever(Retriever):
         return {hit.id: hit for result in self.results for hit in result.hits}
 
 
-def install_recorder(container: Container) -> RecordingRetriever:
-    """Wrap the container's retriever and rebuild its action environment without the reply cache."""
-    current = container.retriever
-    recorder = current if isinstance(current, RecordingRetriever) else RecordingRetriever(current)
-    vars(container)["retriever"] = recorder
-    vars(container).pop("action_env", None)
+def recording_runner(runner: ActionRunner) -> tuple[ActionRunner, RecordingRetriever]:
+    """The same runner (audit, review queue) on an environment whose retriever records and
+    that has no reply cache. The stack itself is left as it was (it may be the live service's)."""
+    recorder = RecordingRetriever(runner.env.retriever)
     # An eval measures the model: a reply cached by an earlier run (same model name, same
     # messages) would hide a changed model file and report cache latency.
-    container.action_env.cache = None
-    return recorder
+    return replace(runner, env=replace(runner.env, retriever=recorder, cache=None)), recorder
 
 
-def prepare_collection(container: Container, gs: GoldenSet) -> dict[str, dict[str, Any]]:
+def prepare_collection(stack: Stack, gs: GoldenSet) -> dict[str, dict[str, Any]]:
     """Ingest the set's corpus folders and documents (idempotent: unchanged ones are skipped)."""
     reports: dict[str, dict[str, Any]] = {}
     for path, root, tenant in gs.corpus:
-        report = container.ingestor.ingest_paths(tenant, [path], root=root)
+        report = stack.ingestor.ingest_paths(tenant, [path], root=root)
         _check(report, str(path))
         reports[f"{tenant}:{path.name}"] = report.summary()
     by_tenant: dict[str, dict[str, EvalDocument]] = {}
@@ -83,7 +80,7 @@ def prepare_collection(container: Container, gs: GoldenSet) -> dict[str, dict[st
         seen[doc.document_id] = doc
     for tenant, docs in by_tenant.items():
         loaded = LoadResult(documents=[d.source_document() for d in docs.values()])
-        report = container.ingestor.ingest_loaded(tenant, loaded, source=f"eval:{gs.name}")
+        report = stack.ingestor.ingest_loaded(tenant, loaded, source=f"eval:{gs.name}")
         _check(report, gs.name)
         reports[f"{tenant}:documents"] = report.summary()
     return reports
@@ -96,7 +93,7 @@ def _check(report: Any, what: str) -> None:
         raise EvalError(f"{len(failed)} source(s) of {what} could not be ingested: {detail}")
 
 
-def copy_prompts(source: Container, target: Container, from_tenant: str, to_tenants: set[str]) -> int:
+def copy_prompts(source: Stack, target: Stack, from_tenant: str, to_tenants: set[str]) -> int:
     """Copy every prompt version of ``from_tenant`` into ``target``'s store for each tenant,
     so a scratch collection evaluates the drafts and versions the service has."""
     with source.sessions() as session:
@@ -155,13 +152,13 @@ Progress = Callable[[int, int, CaseResult], None]
 
 
 class EvalRunner:
-    """Runs cases against one container and scores them."""
+    """Runs cases against one stack and scores them."""
 
-    def __init__(self, container: Container, scorer: RagasScorer, options: RunOptions | None = None) -> None:
-        self.container = container
+    def __init__(self, stack: Stack, scorer: RagasScorer, options: RunOptions | None = None) -> None:
+        self.stack = stack
         self.scorer = scorer
         self.options = options or RunOptions()
-        self.recorder = install_recorder(container)
+        self.runner, self.recorder = recording_runner(stack.runner)
         self._chunks: dict[tuple[str, str], list[tuple[str, str]]] = {}
 
     def run(self, cases: list[GoldenCase], progress: Progress | None = None) -> list[CaseResult]:
@@ -186,13 +183,13 @@ class EvalRunner:
         except ValidationError as exc:
             base.status, base.message = "error", f"input does not match {action.name}'s input model: {exc}"[:600]
             return base
-        # a named prompt version is an admin privilege in run_action; evaluators run the published one
+        # a named prompt version is an admin privilege for the runner; evaluators run the published one
         role: Role = "admin" if self.options.prompt_version is not None else "evaluator"
         caller = Caller(tenant_id=case.tenant, user_id=case.user, teams=tuple(case.teams), role=role)
         self.recorder.results.clear()
         start = time.perf_counter()
         try:
-            response = run_action(self.container, action, inp, caller, self.options.prompt_version)
+            response = self.runner.run(action, inp, caller, self.options.prompt_version)
         except Exception as exc:  # the run goes on; the case records why it failed
             base.status, base.message = "error", f"{type(exc).__name__}: {exc}"[:600]
             base.latency_ms = round((time.perf_counter() - start) * 1000, 2)
@@ -249,6 +246,6 @@ class EvalRunner:
     def _document_chunks(self, tenant: str, document_id: str) -> list[tuple[str, str]]:
         key = (tenant, document_id)
         if key not in self._chunks:
-            found = self.container.store.scroll(admin_filter(tenant, document_id=document_id), limit=500)
+            found = self.stack.store.scroll(admin_filter(tenant, document_id=document_id), limit=500)
             self._chunks[key] = [(cid, chunk.text) for cid, chunk in sorted(found, key=lambda p: p[1].chunk_index)]
         return self._chunks[key]

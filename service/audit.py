@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Float, Integer, Select, String, Text, event, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, sessionmaker
 
+from actions.base import Action, ActionResponse
 from retrieval.identity import Caller
 
 _TOMBSTONE = "sidekick.audit.tombstone"
@@ -139,6 +140,25 @@ class AuditLog:
         with self._sessions() as session:
             session.add(AuditRow(**fields))
             session.commit()
+
+    def action_succeeded(self, caller: Caller, action: Action[Any, Any], record: str | None,
+                         response: ActionResponse[Any]) -> None:
+        """One row per action call: who, why, what was retrieved, verdicts, flags, tokens, latency."""
+        self.write(
+            tenant_id=caller.tenant_id, user_id=caller.user_id, role=caller.role, event=f"action:{action.name}",
+            teams=list(caller.teams), purpose=action.purpose,
+            record=record, request_id=response.id, prompt_name=response.prompt.name,
+            prompt_version=response.prompt.version, model=response.model, chunk_ids=response.retrieved_chunk_ids,
+            verdicts=[v.model_dump(mode="json") for v in response.verdicts],
+            review_flags=[f.code for f in response.review_flags], prompt_tokens=response.usage.prompt_tokens,
+            completion_tokens=response.usage.completion_tokens, latency_ms=response.latency_ms,
+            output_hash=output_hash(response.output.model_dump(mode="json")),
+        )
+
+    def action_failed(self, caller: Caller, action: Action[Any, Any], record: str | None, error: Exception) -> None:
+        self.write(tenant_id=caller.tenant_id, user_id=caller.user_id, role=caller.role,
+                   event=f"action:{action.name}", record=record, status="error",
+                   detail=f"{type(error).__name__}: {error}"[:2000])
 
     def record_access(self, caller: Caller, event: str, *, record: str | None = None, **fields: Any) -> None:
         """One row for a data-access route, with the caller's principals."""

@@ -12,17 +12,24 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from eval.cli import eval_app
+from eval.cli import make_eval_app
 from service.settings import Settings
 
 os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+def _eval_stacks(data_dir: Path | None, backend: str | None) -> Any:
+    """The eval suite's stacks from settings (imported on use: the container is heavy)."""
+    from service.eval_stacks import stacks_for
+
+    return stacks_for(data_dir, backend)
+
+
 app = typer.Typer(help="Sidekick: grounded, cited CRM actions over your team's records.", no_args_is_help=True)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-app.add_typer(eval_app, name="eval")
+app.add_typer(make_eval_app(_eval_stacks), name="eval")
 console = Console()
 err = Console(stderr=True)
 
@@ -126,7 +133,6 @@ def run_action_cmd(
 
     from actions.registry import ACTIONS
     from retrieval.identity import Caller
-    from service.routes.actions import run_action
 
     action = ACTIONS.get(name)
     if action is None:
@@ -139,7 +145,7 @@ def run_action_cmd(
         raise typer.Exit(2) from exc
     container = _container()
     try:
-        response = run_action(container, action, inp, Caller(tenant_id=tenant, user_id=user, teams=tuple(team)))
+        response = container.runner.run(action, inp, Caller(tenant_id=tenant, user_id=user, teams=tuple(team)))
         console.print_json(response.model_dump_json())
     finally:
         container.close()

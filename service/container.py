@@ -11,6 +11,7 @@ from typing import Any
 
 from actions.base import ActionEnvironment
 from actions.cache import ActionCache
+from actions.runner import ActionRunner
 from guardrails.config import DEFAULT_GUARD_CONFIG
 from guardrails.pipeline import GuardPipeline
 from ingest.pipeline import Ingestor
@@ -28,6 +29,7 @@ from retrieval.store import VectorStore
 from service.audit import AuditLog
 from service.auth import KeyStore
 from service.db import create_schema, make_engine, make_sessions
+from service.reviews import ReviewQueue
 from service.settings import Settings
 
 
@@ -151,6 +153,15 @@ class Container:
         return ActionEnvironment(retriever=self.retriever, chat=self.chat, prompts=self.prompts,
                                  records=self.records, cache=self.action_cache, guards=self.guards_for,
                                  context_tokens=r.context_tokens, candidates=r.candidates)
+
+    @cached_property
+    def reviews(self) -> ReviewQueue:
+        return ReviewQueue(self.sessions)
+
+    @cached_property
+    def runner(self) -> ActionRunner:
+        """Runs actions as the routes do: audited, flagged results queued for review."""
+        return ActionRunner(env=self.action_env, audit=self.audit, reviews=self.reviews)
 
     def guards_for(self, tenant_id: str) -> GuardPipeline:
         """The tenant's guards; its contacts' names feed PII masking (one small query per call)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -11,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actions.base import InvalidModelOutput
 from actions.compliance_check import TranscriptNotFound
+from actions.runner import PromptVersionNotAllowed
 from guardrails.pipeline import InputBlocked
 from prompts.chat import ChatError, ContextOverflow, ModelUnavailable
 from prompts.store import PromptNotFound, PromptStateError
@@ -26,6 +29,7 @@ PROBLEM_BASE = "https://sidekick.dev/problems/"
 PROBLEMS: dict[type[Exception], tuple[int, str, str]] = {
     AuthError: (401, "unauthorized", "Authentication required"),
     Forbidden: (403, "forbidden", "Not allowed for this role"),
+    PromptVersionNotAllowed: (403, "forbidden", "Not allowed for this role"),
     PromptNotFound: (404, "prompt-not-found", "Prompt not found"),
     TemplateInvalid: (422, "template-invalid", "Template is invalid"),
     InvalidModelOutput: (502, "model-output-invalid", "The model's reply did not match the schema"),
@@ -58,6 +62,16 @@ PROBLEMS[ReviewConflict] = (409, "review-decided", "The review item was already 
 PROBLEMS[InvalidEdit] = (422, "review-edit-invalid", "The edited output does not fit the action's output")
 PROBLEMS[InputBlocked] = (422, "input-blocked", "The request was blocked by a guardrail")
 PROBLEMS[PromptStateError] = (409, "prompt-state", "The prompt version is in the wrong state for this change")
+
+
+def problem_body(exc: Exception) -> dict[str, Any]:
+    """The problem+json body the error handlers would send for ``exc`` (for streamed ``error`` events)."""
+    for kind in type(exc).__mro__:
+        if kind in PROBLEMS:
+            status, slug, title = PROBLEMS[kind]
+            return {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": str(exc)}
+    return {"type": PROBLEM_BASE + "internal-error", "title": "Internal error", "status": 500,
+            "detail": "the action failed; see the server log"}
 
 
 def problem(status: int, slug: str, title: str, detail: str, **extra: object) -> JSONResponse:

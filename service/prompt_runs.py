@@ -31,7 +31,7 @@ from retrieval.models import RecordRef
 from retrieval.tokens import count_tokens
 from service.container import Container
 from service.errors import BadRequest, Conflict, NotFound
-from service.routes.actions import run_action
+from service.eval_stacks import ContainerStacks
 
 
 class ActAs(BaseModel):
@@ -126,7 +126,7 @@ def preview(container: Container, action: Action[Any, Any], inp: Any, caller: Ca
 
 def dry_run(container: Container, action: Action[Any, Any], inp: Any, caller: Caller, version: int) -> Any:
     """The action's envelope with ``version``, through the same code path as the HTTP route."""
-    return run_action(container, action, inp, caller, prompt_version=version)
+    return container.runner.run(action, inp, caller, prompt_version=version)
 
 
 # -- evaluation ------------------------------------------------------------------------------
@@ -142,20 +142,12 @@ class EvalPlan:
     limit: int | None
 
 
-def _eval_container(container: Container) -> Container:
-    """A container sharing the service's store and models but with its own action
-    environment: the eval runner wraps the retriever and turns the reply cache off, which
-    must not happen to the live service."""
-    return Container(container.settings, chat=container.chat, embedder=container.embedder, store=container.store)
-
-
 def _run(container: Container, plan: EvalPlan, prompt: PublishedPrompt) -> RunResults:
+    """The golden set on the live stack: the suite records and drops the reply cache on its own
+    copy of the action environment, so the service's is untouched."""
     options = RunOptions(prompt_version=prompt.version, actions=frozenset({plan.action}), limit=plan.limit)
-    scratch = _eval_container(container)
-    try:
-        run = run_suite(container.settings, SuiteConfig(datasets=[plan.dataset], options=options), container=scratch)
-    finally:
-        scratch.engine.dispose()  # not close(): the vector store is the service's
+    config = SuiteConfig(datasets=[plan.dataset], options=options)
+    run = run_suite(ContainerStacks(container.settings), config, stack=container)
     run.config.update({"prompt_name": prompt.name, "prompt_sha": template_sha(prompt)})
     save_run(run, container.settings.data_dir)
     return run

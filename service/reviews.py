@@ -162,7 +162,8 @@ class ReviewQueue:
 
     def enqueue(self, response: ActionResponse[Any], caller: Caller, record: object = None,
                 inputs: dict[str, Any] | None = None) -> str:
-        """Store a result as a pending item; returns its id."""
+        """Store a result as a pending item; returns its id. ``inputs`` (the action input as
+        JSON) makes the exported feedback row replayable."""
         flagged = [v.model_dump(mode="json") for v in response.verdicts
                    if v.decision in ("flag", "block") and v.reason is not None]
         row = ReviewItemRow(
@@ -177,6 +178,11 @@ class ReviewQueue:
             session.add(row)
             session.commit()
         return row.id
+
+    def enqueue_if_flagged(self, response: ActionResponse[Any], caller: Caller, record: object = None,
+                           inputs: dict[str, Any] | None = None) -> str | None:
+        """Queue a result for review when it carries review flags; returns the item id or None."""
+        return self.enqueue(response, caller, record, inputs) if response.review_flags else None
 
     def get(self, tenant_id: str, item_id: str) -> ReviewItemRow | None:
         with self._sessions() as session:
@@ -262,14 +268,3 @@ def feedback_row(row: ReviewItemRow) -> dict[str, Any]:
 def export_feedback(container_or_sessions: Any, tenant_id: str) -> list[dict[str, Any]]:
     """Decided review items of a tenant as eval rows (``ReviewQueue.export_feedback``)."""
     return ReviewQueue(_sessions_of(container_or_sessions)).export_feedback(tenant_id)
-
-
-def enqueue_if_flagged(container_or_sessions: Any, response: ActionResponse[Any], caller: Caller,
-                       record: object = None, inputs: dict[str, Any] | None = None) -> str | None:
-    """Queue a result for review when it carries review flags; returns the item id or None.
-
-    ``container_or_sessions`` is the service ``Container`` or a SQLAlchemy ``sessionmaker``;
-    ``inputs`` (the action input as JSON) makes the exported feedback row replayable."""
-    if not response.review_flags:
-        return None
-    return ReviewQueue(_sessions_of(container_or_sessions)).enqueue(response, caller, record, inputs)

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m eval.benchmarks.bench_action_overhead [--calls 40] [--ttft-runs 2] [--skip-ttft]
 
-Part 1 runs every registered action through ``service.routes.actions.run_action`` (as the
+Part 1 runs every registered action through ``actions.runner.ActionRunner`` (as the
 HTTP routes do, audit write included) on the demo corpus, with a scripted model that
 replies instantly with a valid answer, over inputs taken from the labelled demo sets.
 Model time (``timings_ms["model"]``, ~0 here) is subtracted; p50/p95 are reported with
@@ -34,7 +34,6 @@ from actions.registry import ACTIONS  # noqa: E402
 from prompts.chat import ChatMessage, ScriptedChatModel  # noqa: E402
 from retrieval.identity import Caller  # noqa: E402
 from service.container import Container  # noqa: E402
-from service.routes.actions import run_action  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -96,12 +95,12 @@ def overhead(container: Container, calls: int, cached: bool) -> dict[str, Any]:
             action = ACTIONS[name]
             parsed = [(action.input_model.model_validate(inputs), who) for inputs, who in items]
             for inp, who in parsed[:3]:  # warm up (and, with the cache on, fill it)
-                run_action(container, action, inp, who)
+                container.runner.run(action, inp, who)
             totals, retrieval, encode = [], [], []
             for i in range(calls):
                 inp, who = parsed[i % len(parsed)]
                 start = time.perf_counter()
-                response = run_action(container, action, inp, who)
+                response = container.runner.run(action, inp, who)
                 elapsed = (time.perf_counter() - start) * 1000 - response.timings_ms.get("model", 0.0)
                 totals.append(elapsed)
                 retrieval.append(sum(v for k, v in response.timings_ms.items() if k.endswith("_total")))

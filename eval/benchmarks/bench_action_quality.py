@@ -5,7 +5,7 @@
 
 ``--model scripted`` runs the same code path with an instant model that finds nothing
 beyond the deterministic rules: for ``compliance`` that is the rules-only baseline; for the
-other tasks it only checks the harness. Actions run through ``service.routes.actions.run_action``
+other tasks it only checks the harness. Actions run through ``actions.runner.ActionRunner``
 as the HTTP routes do, as each row's user, on the demo corpus ingested into ``--data-dir``
 (once) and, for ``mtrag``, the MTRAG-UN IBM Cloud passages in tenant ``mtrag``. The reply
 cache stays on, so an interrupted run resumes where it stopped. Per-row details go to
@@ -40,7 +40,6 @@ from actions.registry import ACTIONS  # noqa: E402
 from prompts.chat import ChatModel, ScriptedChatModel  # noqa: E402
 from retrieval.identity import Caller  # noqa: E402
 from service.container import Container  # noqa: E402
-from service.routes.actions import run_action  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,7 +106,7 @@ def caller(row: dict[str, Any]) -> Caller:
 def run(container: Container, name: str, inputs: dict[str, Any], who: Caller) -> tuple[Any, float]:
     action = ACTIONS[name]
     start = time.perf_counter()
-    response = run_action(container, action, action.input_model.model_validate(inputs), who)
+    response = container.runner.run(action, action.input_model.model_validate(inputs), who)
     return response, time.perf_counter() - start
 
 

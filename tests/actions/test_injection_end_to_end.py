@@ -9,7 +9,6 @@ from guardrails.verdicts import ReasonCode
 from prompts.chat import ScriptedChatModel
 from retrieval.identity import Caller
 from service.container import Container
-from service.routes.actions import run_action
 from tests.actions.test_summary import extractive
 from tests.guardrails.test_pipeline import ATTACKS, MANIFEST, planted  # noqa: F401 - planted is a fixture
 
@@ -32,7 +31,7 @@ def test_no_planted_instruction_reaches_the_model(planted: Container, record: st
     }
     for name, body in inputs.items():
         action = ACTIONS[name]
-        response = run_action(planted, action, action.input_model.model_validate(body), caller)
+        response = planted.runner.run(action, action.input_model.model_validate(body), caller)
         assert ReasonCode.INJECTION_SUSPECTED in {f.code for f in response.review_flags}, name
         assert not set(c.document_id for c in response.citations) & ATTACKS, name
     canaries = [m["canary"] for m in MANIFEST.values() if m.get("canary")]

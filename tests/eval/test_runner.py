@@ -1,4 +1,4 @@
-"""The runner end to end: real actions through run_action on the embedded stack, with the
+"""The runner end to end: real actions through the action runner on the embedded stack, with the
 extractive baseline as the chat model; isolated ingestion of a self-contained set; reports."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from eval.schema import EvalDocument, EvalSegment, GoldenCase, GoldenSet, Releva
 from eval.suite import SuiteConfig, run_suite
 from service.audit import AuditRow
 from service.container import Container
+from service.eval_stacks import ContainerStacks
 
 CALL = [
     ("Dana", "Thanks for joining. We run 420 trucks out of Columbus and our Samsara contract ends in October."),
@@ -63,7 +64,7 @@ def test_a_self_contained_set_is_ingested_and_scored(container: Container) -> No
     assert results["sum-bad"].status == "error" and "max_bullets" in results["sum-bad"].message
     assert results["later"].status == "skipped"
     assert re.search(r"'translate' is not registered \(registered: .*summary", results["later"].message)
-    # run_action audited every call it made, as the HTTP route does
+    # the action runner audited every call it made, as the HTTP route does
     with container.sessions() as session:
         audited = session.scalar(select(func.count()).select_from(AuditRow).where(AuditRow.event == "action:summary"))
     assert audited == 1
@@ -73,7 +74,7 @@ def test_demo_smoke_gate_passes_with_the_extractive_baseline(demo_container: Con
     """What CI runs: the first cases of every demo set, the extractive model, the smoke gate."""
     demo_container._chat = ExtractiveChatModel()
     config = SuiteConfig(datasets=["demo"], options=RunOptions(limit=2), gate_profile="smoke")
-    run = run_suite(demo_container.settings, config, container=demo_container)
+    run = run_suite(ContainerStacks(demo_container.settings), config, stack=demo_container)
     assert run.gate is not None
     assert run.gate["passed"], [c for c in run.gate["checks"] if c["status"] == "fail"]
     ran = [c for c in run.cases if c.status != "skipped"]
@@ -100,7 +101,7 @@ def test_the_gate_catches_a_worse_system(demo_container: Container, tmp_path: Pa
         {"headline": "", "key_facts": [], "open_questions": [], "risks": [], "next_steps": []}))
     config = SuiteConfig(datasets=["demo"], options=RunOptions(limit=2, actions=frozenset({"summary"})),
                          gate_profile="smoke")
-    run = run_suite(demo_container.settings, config, container=demo_container)
+    run = run_suite(ContainerStacks(demo_container.settings), config, stack=demo_container)
     assert run.gate is not None and not run.gate["passed"]
     failed = {c["metric"] for c in run.gate["checks"] if c["status"] == "fail"}
     assert "summary.rouge_l" in failed

@@ -18,8 +18,7 @@ from service.app import create_app
 from service.audit import AuditRow
 from service.auth import sign_user_context
 from service.container import Container
-from service.reviews import ReviewQueue, enqueue_if_flagged, export_feedback
-from service.routes.actions import run_action
+from service.reviews import ReviewQueue, export_feedback
 from tests.actions.test_summary import extractive
 
 MARIA = Caller(tenant_id="demo", user_id="u-maria", teams=("t-enterprise",))
@@ -42,11 +41,11 @@ def headers(container: Container, user: str, role: str = "agent", tenant: str = 
 def flagged_item(container: Container, caller: Caller = MARIA, record: str = "account:ACME-001") -> str:
     container.chat._responder = extractive  # type: ignore[attr-defined]
     inp = SummaryInput(record=record)
-    response = run_action(container, ACTIONS["summary"], inp, caller)  # queues flagged results itself
+    response = container.runner.run(ACTIONS["summary"], inp, caller)  # queues flagged results itself
     assert response.review_flags, "the extractive reply invents a fact and cites a missing chunk"
     items, _ = ReviewQueue(container.sessions).list_items(caller)
     queued = [item.id for item in items if item.request_id == response.id]
-    assert len(queued) == 1, "run_action puts a flagged result in the queue exactly once"
+    assert len(queued) == 1, "the action runner puts a flagged result in the queue exactly once"
     assert queued[0] is not None
     return queued[0]
 
@@ -57,9 +56,9 @@ def test_unflagged_results_are_not_queued(demo_container: Container) -> None:
                            "next_steps": []})
 
     demo_container.chat._responder = clean  # type: ignore[attr-defined]
-    response = run_action(demo_container, ACTIONS["summary"], SummaryInput(record="account:ACME-001"), MARIA)
+    response = demo_container.runner.run(ACTIONS["summary"], SummaryInput(record="account:ACME-001"), MARIA)
     assert response.review_flags == []
-    assert enqueue_if_flagged(demo_container.sessions, response, MARIA, "account:ACME-001") is None
+    assert ReviewQueue(demo_container.sessions).enqueue_if_flagged(response, MARIA, "account:ACME-001") is None
     assert ReviewQueue(demo_container.sessions).list_items(MARIA)[1] == 0
 
 

@@ -127,7 +127,7 @@ def test_erasing_a_contact_leaves_nothing_of_them(client: TestClient, demo_conta
     assert summary.status_code == 200, summary.text
     add_review_item(demo_container, "r-acme", "account:ACME-001", summary.json()["id"])
     add_review_item(demo_container, "r-globex", "account:GLOBEX-002", "req-globex")
-    with demo_container.sessions() as session:  # run_action itself queues a flagged summary
+    with demo_container.sessions() as session:  # the action runner itself queues a flagged summary
         built_on_her = [r.id for r in session.scalars(select(ReviewItemRow))
                         if r.request_id == summary.json()["id"]]
     assert "r-acme" in built_on_her
