@@ -27,7 +27,6 @@ from actions.base import (
     render_evidence,
 )
 from actions.streaming import TextAction, TextPlan
-from guardrails.grounding import content_words
 from guardrails.policy import (
     DraftFacts,
     approved_discounts,
@@ -42,6 +41,7 @@ from prompts.store import PublishedPrompt
 from retrieval.filters import SearchScope
 from retrieval.models import DocType, RecordRef, SearchHit
 from retrieval.search import pack_context
+from retrieval.text import content_words
 
 TONES = {
     "friendly": "warm and personal, first names, short sentences; still professional.",

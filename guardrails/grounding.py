@@ -28,31 +28,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from guardrails.verdicts import Decision, ReasonCode, Verdict
-
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z\-']+|\d[\d,\.]*%?")
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-_STOP = _words(
-    """
-    a an and are as at be been but by can could did do does for from had has have he her him his how i
-    if in into is it its may might more most no not of on or our out over she should so such than that
-    the their them then there these they this those to too under up us was we were what when where which
-    while who will with would you your also about after all any before both each few just only other own
-    same some very per via re new next last asked said says mentioned discussed noted customer team call
-    meeting
-    """
-)
-
-
-def content_words(text: str) -> set[str]:
-    words = set()
-    for token in _TOKEN.findall(text):
-        word = token.lower().rstrip(".,").replace(",", "")
-        if word not in _STOP and len(word) > 1:
-            words.add(word[:6] if word[0].isalpha() else word)  # crude stem: prefix match
-    return words
+from retrieval.text import content_words
 
 
 def support(claim: str, evidence: Sequence[str]) -> float:

@@ -21,7 +21,7 @@ from guardrails.injection import InjectionDetector
 from guardrails.pii import PiiDetector, Vault
 from guardrails.tone import ToneChecker
 from guardrails.verdicts import Decision, ReasonCode, Verdict
-from prompts.chat import ChatMessage, ChatModel, OpenAIChatModel
+from prompts.chat import ChatMessage, ChatModel
 from retrieval.models import SearchHit
 
 
@@ -34,8 +34,9 @@ class InputBlocked(Exception):
 
 
 def is_external(chat: ChatModel) -> bool:
-    """Does text sent to this model leave the process? (Only the OpenAI-compatible backend.)"""
-    return isinstance(chat, OpenAIChatModel)
+    """Does text sent to this model leave the process? Its declared ``remote``; a backend
+    that does not declare it is treated as remote, so a new one cannot send PII unmasked."""
+    return bool(getattr(chat, "remote", True))
 
 
 class _Timer:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
-from guardrails.grounding import content_words
+from retrieval.text import content_words
 
 VerdictKind = Literal["pass", "violation", "needs_review"]
 _CLAUSE = re.compile(r"^(\d{1,2}\.\d{1,2})\s+(?=\S)", re.M)  # "3.4 The..." starts a clause, "3.4. Example" does not

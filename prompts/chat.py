@@ -1,21 +1,20 @@
 """Chat models behind one protocol.
 
-Backends, chosen by name from :data:`CHAT_MODELS`:
+Backends, built by name from :data:`CHAT_MODELS` with the ``chat`` settings section:
 - ``llama-cpp``: a GGUF model run in this process by llama-cpp-python (embedded default);
   structured output is grammar-constrained from the JSON schema.
 - ``openai``: any OpenAI-compatible endpoint (OpenAI, Azure OpenAI, vLLM, Ollama, llama.cpp
   server) through the ``openai`` client, with timeouts and retries with backoff.
-- ``scripted``: replays queued replies and records calls; for tests and benchmarks.
-- ``extractive``: the no-LLM baseline in ``eval/extractive.py`` (quotes the evidence; imported lazily).
+- ``extractive``: the no-LLM baseline (:mod:`prompts.extractive`; quotes the evidence).
 
-Token usage is counted with tiktoken on every backend so numbers compare across them."""
+The scripted test double (:mod:`prompts.scripted`) is registered only by tests and
+benchmarks. Token usage is counted with tiktoken on every backend so numbers compare
+across them."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +22,8 @@ from typing import Any, Literal, Protocol, TypedDict
 
 from pydantic import BaseModel
 
+from prompts.settings import ChatSettings
+from retrieval.settings import secret
 from retrieval.tokens import count_tokens
 
 
@@ -81,6 +82,9 @@ class ChatModel(Protocol):
     (grammar-constrained locally, ``response_format`` remotely)."""
 
     name: str
+    remote: bool
+    """True when the messages leave this process (an endpoint): PII is then masked before
+    sending, by default. A backend that does not declare it is treated as remote."""
 
     def complete(
         self,
@@ -115,6 +119,8 @@ def count_usage(messages: Sequence[ChatMessage], text: str) -> Usage:
 
 class LlamaCppChatModel:
     """A GGUF model in-process. Loaded on first use (~2 s for the 1.1 GB default)."""
+
+    remote = False
 
     def __init__(
         self,
@@ -219,6 +225,8 @@ class OpenAIChatModel:
     that reject them (llama.cpp's server answers HTTP 500) get ``{"type": "json_object",
     "schema": ...}`` instead, once detected, for the rest of the process."""
 
+    remote = True
+
     def __init__(
         self,
         *,
@@ -309,65 +317,31 @@ class OpenAIChatModel:
             raise ModelUnavailable(f"chat endpoint stream broke off: {exc}") from exc
 
 
-Responder = Callable[[Sequence[ChatMessage], dict[str, Any] | None], str]
+def _llama_cpp(settings: ChatSettings, cache_dir: Path) -> ChatModel:
+    from prompts.local_model import MODEL_NAME, assemble_packaged_model
+
+    path = settings.model_path or assemble_packaged_model(cache_dir)
+    name = settings.model if settings.model_path else MODEL_NAME
+    return LlamaCppChatModel(path, name=name, context_tokens=settings.context_tokens, threads=settings.threads,
+                             seed=settings.seed)
 
 
-class ScriptedChatModel:
-    """Replays queued replies (or asks a responder function) and records every call.
-
-    A real implementation of the protocol for tests and overhead benchmarks: replies are
-    returned instantly, streamed word by word."""
-
-    def __init__(self, replies: Sequence[str | dict[str, Any]] = (), *, responder: Responder | None = None,
-                 name: str = "scripted") -> None:
-        self._replies: deque[str] = deque(
-            r if isinstance(r, str) else json.dumps(r) for r in replies
-        )
-        self._responder = responder
-        self.calls: list[dict[str, Any]] = []
-        self.name = name
-
-    def queue(self, *replies: str | dict[str, Any]) -> None:
-        self._replies.extend(r if isinstance(r, str) else json.dumps(r) for r in replies)
-
-    def _next(self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> str:
-        if self._replies:
-            return self._replies.popleft()
-        if self._responder is not None:
-            return self._responder(messages, schema)
-        raise ChatError("scripted model has no reply queued")
-
-    def ready(self) -> bool:
-        return True
-
-    def complete(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float,
-        json_schema: dict[str, Any] | None = None,
-    ) -> ChatResult:
-        start = time.perf_counter()
-        self.calls.append({"messages": list(messages), "json_schema": json_schema, "max_tokens": max_tokens})
-        text = self._next(messages, json_schema)
-        return ChatResult(text=text, usage=count_usage(messages, text), model=self.name,
-                          latency_ms=(time.perf_counter() - start) * 1000, finish_reason="stop")
-
-    def stream(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
-    ) -> Iterator[str]:
-        self.calls.append({"messages": list(messages), "json_schema": None, "max_tokens": max_tokens})
-        text = self._next(messages, None)
-        words = text.split(" ")
-        for i, word in enumerate(words):
-            yield word if i == len(words) - 1 else word + " "
+def _openai(settings: ChatSettings, cache_dir: Path) -> ChatModel:
+    return OpenAIChatModel(model=settings.model, base_url=settings.base_url, api_key=secret(settings.api_key),
+                           timeout_s=settings.timeout_s, max_retries=settings.max_retries,
+                           json_mode=settings.json_mode, seed=settings.seed)
 
 
-ChatFactory = Callable[..., ChatModel]
+def _extractive(settings: ChatSettings, cache_dir: Path) -> ChatModel:
+    from prompts.extractive import ExtractiveChatModel  # it reads prompts with this module's types
+
+    return ExtractiveChatModel()
+
+
+ChatFactory = Callable[[ChatSettings, Path], ChatModel]
+"""Builds a backend from the ``chat`` settings and a folder it may keep files in (the model cache)."""
 CHAT_MODELS: dict[str, ChatFactory] = {
-    "llama-cpp": LlamaCppChatModel,
-    "openai": OpenAIChatModel,
-    "scripted": ScriptedChatModel,
-    "extractive": lambda **kw: __import__("eval.extractive", fromlist=["x"]).ExtractiveChatModel(**kw),
+    "llama-cpp": _llama_cpp,
+    "openai": _openai,
+    "extractive": _extractive,
 }

@@ -1,5 +1,6 @@
 """Dense embedders: sentence-transformers on a local model folder (default: the packaged
-all-MiniLM-L6-v2), or an OpenAI-compatible embeddings endpoint."""
+all-MiniLM-L6-v2), or an OpenAI-compatible embeddings endpoint; built by name from
+:data:`EMBEDDERS` with the ``embedding`` settings section."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
+
+from retrieval.settings import EmbeddingSettings, secret
 
 
 class Embedder(Protocol):
@@ -101,8 +104,18 @@ class OpenAIEmbedder:
         return self.embed_documents([text])[0]
 
 
-EmbedderFactory = Callable[..., Embedder]
+def _sentence_transformers(settings: EmbeddingSettings) -> Embedder:
+    return SentenceTransformerEmbedder(settings.model_path, batch_size=settings.batch_size, threads=settings.threads)
+
+
+def _openai(settings: EmbeddingSettings) -> Embedder:
+    return OpenAIEmbedder(model=settings.model, dimensions=settings.dimensions, base_url=settings.base_url,
+                          api_key=secret(settings.api_key), batch_size=settings.batch_size)
+
+
+EmbedderFactory = Callable[[EmbeddingSettings], Embedder]
 EMBEDDERS: dict[str, EmbedderFactory] = {
-    "sentence-transformers": SentenceTransformerEmbedder,
-    "openai": OpenAIEmbedder,
+    "sentence-transformers": _sentence_transformers,
+    "openai": _openai,
 }
+"""Embedders by the ``embedding.backend`` settings name."""

@@ -1,68 +1,20 @@
 """Rerankers: reorder search candidates with a finer relevance signal.
 
-Pluggable by name (:data:`RERANKERS`). ``lexical`` combines the fused rank with exact
-query-term coverage and phrase matches, which dense MiniLM vectors blur (ids, numbers,
-product names); a cross-encoder folder can be plugged in through ``cross-encoder``."""
+Built by name from :data:`RERANKERS` with the ``retrieval`` settings section. ``lexical``
+combines the fused rank with exact query-term coverage and phrase matches, which dense
+MiniLM vectors blur (ids, numbers, product names); a cross-encoder folder can be plugged
+in through ``cross-encoder``."""
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from retrieval.models import SearchHit
-
-_WORD = re.compile(r"[a-z0-9][a-z0-9\-\.%$]*", re.I)
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "has",
-        "have",
-        "how",
-        "i",
-        "in",
-        "is",
-        "it",
-        "of",
-        "on",
-        "or",
-        "our",
-        "that",
-        "the",
-        "this",
-        "to",
-        "was",
-        "we",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-        "about",
-        "any",
-        "there",
-        "their",
-    ]
-)
+from retrieval.settings import RetrievalSettings
+from retrieval.text import query_terms
 
 
 class Reranker(Protocol):
@@ -73,10 +25,6 @@ class Reranker(Protocol):
 
     def rerank(self, query: str, hits: list[SearchHit], query_vector: Sequence[float] | None = None) -> list[SearchHit]:
         ...
-
-
-def _terms(text: str) -> list[str]:
-    return [w.lower().strip(".") for w in _WORD.findall(text) if w.lower() not in _STOP]
 
 
 class LexicalReranker:
@@ -92,7 +40,7 @@ class LexicalReranker:
         self._wp, self._wd, self._wc, self._wph = prior_weight, dense_weight, coverage_weight, phrase_weight
 
     def rerank(self, query: str, hits: list[SearchHit], query_vector: Sequence[float] | None = None) -> list[SearchHit]:
-        q = _terms(query)
+        q = query_terms(query)
         if not q or not hits:
             return hits
         q_set = set(q)
@@ -100,7 +48,7 @@ class LexicalReranker:
         n = len(hits)
         scored = []
         for rank, hit in enumerate(hits):
-            words = _terms(f"{hit.chunk.title} {' '.join(hit.chunk.section)} {hit.chunk.text}")
+            words = query_terms(f"{hit.chunk.title} {' '.join(hit.chunk.section)} {hit.chunk.text}")
             present = set(words)
             coverage = len(q_set & present) / len(q_set)
             phrases = len(q_bigrams & set(zip(words, words[1:], strict=False))) / max(1, len(q_bigrams))
@@ -132,7 +80,16 @@ class CrossEncoderReranker:
         return sorted(rescored, key=lambda h: h.score, reverse=True)
 
 
-RERANKERS: dict[str, Callable[..., Reranker]] = {
-    "lexical": LexicalReranker,
-    "cross-encoder": CrossEncoderReranker,
+def _cross_encoder(settings: RetrievalSettings) -> Reranker:
+    if settings.reranker_path is None:
+        raise ValueError("the cross-encoder reranker needs retrieval.reranker_path (a local model folder)")
+    return CrossEncoderReranker(settings.reranker_path)
+
+
+RerankerFactory = Callable[[RetrievalSettings], Reranker | None]
+RERANKERS: dict[str, RerankerFactory] = {
+    "none": lambda settings: None,
+    "lexical": lambda settings: LexicalReranker(),
+    "cross-encoder": _cross_encoder,
 }
+"""Rerankers by the ``retrieval.reranker`` settings name (``none``: keep the fused order)."""

@@ -2,20 +2,22 @@
 
 One collection holds every tenant's chunks with two vectors per point: ``dense``
 (the embedder's, cosine) and ``bm25`` (sparse term weights, IDF applied by the engine).
-Backends: :mod:`retrieval.edge_store` (Qdrant Edge in-process, the embedded default) and
-:mod:`retrieval.qdrant_store` (qdrant-client: a Qdrant server or cluster in production,
-or its local mode)."""
+Backends, built by name from :data:`VECTOR_STORES`: :mod:`retrieval.edge_store` (``edge``:
+Qdrant Edge in-process, the embedded default) and :mod:`retrieval.qdrant_store`
+(``qdrant``: qdrant-client, a Qdrant server or cluster in production, or its local mode)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Protocol
 
 from retrieval.filters import FilterSpec, ScopedFilter
 from retrieval.models import Chunk, SearchHit
+from retrieval.settings import VectorSettings, secret
 
 DENSE = "dense"
 SPARSE = "bm25"
@@ -131,3 +133,25 @@ def hits_from_payloads(
         SearchHit(id=str(pid), score=float(score), chunk=Chunk.model_validate(payload or {}), dense=vec)
         for pid, score, payload, vec in rows
     ]
+
+
+def _edge(settings: VectorSettings, path: Path) -> VectorStore:
+    from retrieval.edge_store import EdgeVectorStore
+
+    return EdgeVectorStore(path, hnsw_ef=settings.hnsw_ef)
+
+
+def _qdrant(settings: VectorSettings, path: Path) -> VectorStore:
+    from retrieval.qdrant_store import QdrantClientVectorStore
+
+    return QdrantClientVectorStore(collection=settings.collection, url=settings.url,
+                                   path=None if settings.url else path, api_key=secret(settings.api_key),
+                                   timeout_s=settings.timeout_s, hnsw_ef=settings.hnsw_ef)
+
+
+StoreFactory = Callable[[VectorSettings, Path], VectorStore]
+"""Builds a store from the ``vector`` settings and the local folder it persists to (when it does)."""
+VECTOR_STORES: dict[str, StoreFactory] = {
+    "edge": _edge,
+    "qdrant": _qdrant,
+}

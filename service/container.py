@@ -1,13 +1,14 @@
 """Builds every adapter from settings, once, for the app and the CLI.
 
-Backends are chosen by name from registries; heavy objects (the embedding model, the chat
-model) load on first use, or up front with :meth:`Container.warm_up`."""
+Every backend is built from its registry by its settings name (``CHAT_MODELS``,
+``EMBEDDERS``, ``VECTOR_STORES``, ``RERANKERS``): a new backend is one registration. Heavy
+objects (the embedding model, the chat model) load on first use, or up front with
+:meth:`Container.warm_up`."""
 
 from __future__ import annotations
 
 import threading
 from functools import cached_property
-from typing import Any
 
 from actions.base import ActionEnvironment
 from actions.cache import ActionCache
@@ -16,16 +17,13 @@ from guardrails.config import DEFAULT_GUARD_CONFIG
 from guardrails.pipeline import GuardPipeline
 from ingest.pipeline import Ingestor
 from ingest.records import SqlCrmRecords
-from prompts.chat import CHAT_MODELS, ChatModel, LlamaCppChatModel, OpenAIChatModel, ScriptedChatModel
-from prompts.local_model import MODEL_NAME, assemble_packaged_model
+from prompts.chat import CHAT_MODELS, ChatModel, LlamaCppChatModel
 from prompts.store import PromptStore
-from retrieval.edge_store import EdgeVectorStore
-from retrieval.embedder import Embedder, OpenAIEmbedder, SentenceTransformerEmbedder
-from retrieval.qdrant_store import QdrantClientVectorStore
+from retrieval.embedder import EMBEDDERS, Embedder
 from retrieval.rerank import RERANKERS, Reranker
 from retrieval.search import Retriever
 from retrieval.sparse import Bm25Encoder
-from retrieval.store import VectorStore
+from retrieval.store import VECTOR_STORES, VectorStore
 from service.audit import AuditLog
 from service.auth import KeyStore
 from service.db import create_schema, make_engine, make_sessions
@@ -33,45 +31,20 @@ from service.reviews import ReviewQueue
 from service.settings import Settings
 
 
-def _secret(value: Any) -> str | None:
-    return value.get_secret_value() if value is not None else None
-
-
 def build_store(settings: Settings) -> VectorStore:
-    v = settings.vector
-    if v.backend == "edge":
-        return EdgeVectorStore(settings.vector_path, hnsw_ef=v.hnsw_ef)
-    return QdrantClientVectorStore(
-        collection=v.collection, url=v.url, path=None if v.url else settings.vector_path,
-        api_key=_secret(v.api_key), timeout_s=v.timeout_s, hnsw_ef=v.hnsw_ef,
-    )
+    return VECTOR_STORES[settings.vector.backend](settings.vector, settings.vector_path)
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    e = settings.embedding
-    if e.backend == "openai":
-        return OpenAIEmbedder(model=e.model, dimensions=e.dimensions, base_url=e.base_url,
-                              api_key=_secret(e.api_key), batch_size=e.batch_size)
-    return SentenceTransformerEmbedder(e.model_path, batch_size=e.batch_size, threads=e.threads)
+    return EMBEDDERS[settings.embedding.backend](settings.embedding)
 
 
 def build_chat(settings: Settings) -> ChatModel:
-    c = settings.chat
-    if c.backend == "openai":
-        return OpenAIChatModel(model=c.model, base_url=c.base_url, api_key=_secret(c.api_key),
-                               timeout_s=c.timeout_s, max_retries=c.max_retries, json_mode=c.json_mode,
-                               seed=c.seed)
-    if c.backend == "scripted":
-        return ScriptedChatModel()
-    if c.backend == "extractive":
-        return CHAT_MODELS["extractive"]()
-    path = c.model_path or assemble_packaged_model(settings.model_cache_dir)
-    name = c.model if c.model_path else MODEL_NAME
-    return LlamaCppChatModel(path, name=name, context_tokens=c.context_tokens, threads=c.threads, seed=c.seed)
+    return CHAT_MODELS[settings.chat.backend](settings.chat, settings.model_cache_dir)
 
 
 class Container:
-    """Adapters for one process. Pass overrides (e.g. ``chat=ScriptedChatModel()``) in tests."""
+    """Adapters for one process. Pass overrides (e.g. ``chat=ScriptedChatModel()``) in tests and benchmarks."""
 
     def __init__(self, settings: Settings, *, chat: ChatModel | None = None,
                  embedder: Embedder | None = None, store: VectorStore | None = None) -> None:
@@ -107,12 +80,7 @@ class Container:
 
     @cached_property
     def reranker(self) -> Reranker | None:
-        r = self.settings.retrieval
-        if r.reranker == "none":
-            return None
-        if r.reranker == "cross-encoder":
-            return RERANKERS["cross-encoder"](r.reranker_path)
-        return RERANKERS[r.reranker]()
+        return RERANKERS[self.settings.retrieval.reranker](self.settings.retrieval)
 
     @cached_property
     def retriever(self) -> Retriever:

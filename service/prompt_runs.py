@@ -82,10 +82,14 @@ class _Captured(Exception):
 
 
 class CapturingChat:
-    """A chat model that stops the action at its first model call and keeps the messages."""
+    """A chat model that stops the action at its first model call and keeps the messages.
 
-    def __init__(self, name: str) -> None:
+    It declares the real model's ``remote``, so the preview shows the messages as that model
+    would get them (PII masked for a remote one)."""
+
+    def __init__(self, name: str, remote: bool) -> None:
         self.name = name
+        self.remote = remote
 
     def ready(self) -> bool:
         return True
@@ -104,7 +108,8 @@ def preview(container: Container, action: Action[Any, Any], inp: Any, caller: Ca
             version: int) -> dict[str, Any]:
     """Run the action's real retrieval and rendering with ``version``; return the messages
     the model would receive, with token counts, and stop before the model is called."""
-    env = replace(container.action_env, chat=CapturingChat(container.chat.name), cache=None)
+    real = container.chat
+    env = replace(container.action_env, chat=CapturingChat(real.name, getattr(real, "remote", True)), cache=None)
     ctx = ActionContext(caller=caller, env=env, prompt_version=version)
     try:
         response = action.run(inp, ctx)

@@ -3,87 +3,34 @@
 Built by composition roots only (the app factory and the CLI), never at import time.
 Environment variables use the prefix ``SIDEKICK_`` and ``__`` between nested sections,
 for example ``SIDEKICK_VECTOR__BACKEND=qdrant`` or ``SIDEKICK_CHAT__BASE_URL=...``.
+The sections of backends live beside their registries (``retrieval.settings``,
+``prompts.settings``): a backend name is valid when it is registered.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class VectorSettings(_Section):
-    backend: Literal["edge", "qdrant"] = "edge"
-    """``edge``: Qdrant Edge shard in-process, persisted under ``path``.
-    ``qdrant``: qdrant-client against ``url`` (a server or cluster), or local mode on ``path``
-    when no url is given."""
-    path: Path | None = None
-    url: str | None = None
-    api_key: SecretStr | None = None
-    collection: str = "sidekick_chunks"
-    hnsw_ef: int = 256
-    timeout_s: float = 10.0
+from prompts.settings import ChatSettings
+from retrieval.settings import EmbeddingSettings, RetrievalSettings, Section, VectorSettings
 
 
-class DatabaseSettings(_Section):
+class DatabaseSettings(Section):
     url: str | None = None
     """SQLAlchemy URL, e.g. ``postgresql+psycopg://user@host/db``; SQLite under data_dir if unset."""
     echo: bool = False
 
 
-class EmbeddingSettings(_Section):
-    backend: Literal["sentence-transformers", "openai"] = "sentence-transformers"
-    model_path: Path | None = None
-    """A local sentence-transformers model folder; the packaged all-MiniLM-L6-v2 if unset."""
-    model: str = "text-embedding-3-small"
-    base_url: str | None = None
-    api_key: SecretStr | None = None
-    dimensions: int = 384
-    batch_size: int = 64
-    threads: int | None = None
-
-
-class ChatSettings(_Section):
-    backend: Literal["llama-cpp", "openai", "scripted", "extractive"] = "llama-cpp"
-    model_path: Path | None = None
-    """A GGUF file; the packaged Qwen2.5-Coder-1.5B-Instruct if unset."""
-    model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m"
-    base_url: str | None = None
-    api_key: SecretStr | None = None
-    json_mode: Literal["json_schema", "json_object"] = "json_schema"
-    """How structured output is requested from an OpenAI-compatible endpoint. llama.cpp's
-    server only supports ``json_object`` with a schema; OpenAI and vLLM take ``json_schema``."""
-    context_tokens: int = 8192
-    threads: int | None = None
-    max_tokens: int = 512
-    temperature: float = 0.2
-    timeout_s: float = 120.0
-    max_retries: int = 3
-    seed: int = 7
-
-
-class RetrievalSettings(_Section):
-    top_k: int = 8
-    candidates: int = 40
-    reranker: Literal["none", "lexical", "cross-encoder"] = "lexical"
-    reranker_path: Path | None = None
-    mmr_lambda: float = 0.7
-    context_tokens: int = 1800
-
-
-class IngestSettings(_Section):
+class IngestSettings(Section):
     chunk_tokens: int = 220
     chunk_overlap: int = 30
     max_file_mb: float = 25.0
 
 
-class SidebarSettings(_Section):
+class SidebarSettings(Section):
     frame_ancestors: dict[str, list[str]] = Field(default_factory=dict)
     """Per tenant, the CRM origins allowed to embed /sidebar in an iframe (CSP ``frame-ancestors``),
     e.g. ``{"acme": ["https://acme.lightning.force.com"]}``. Tenants not listed get ``default_frame_ancestors``."""

@@ -17,11 +17,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from prompts.chat import ScriptedChatModel  # noqa: E402
+from prompts.scripted import ScriptedChatModel, register_scripted  # noqa: E402
 from retrieval.embedder import SentenceTransformerEmbedder  # noqa: E402
 from service.container import Container  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
+register_scripted()  # the settings name "scripted" exists for the test session only
 REPO = Path(__file__).resolve().parent.parent
 DEMO_CORPUS = REPO / "ingest" / "demo_corpus"
 PG_URL = os.environ.get("SIDEKICK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

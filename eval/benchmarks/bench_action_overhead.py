@@ -31,7 +31,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from actions.base import ActionContext  # noqa: E402
 from actions.registry import ACTIONS  # noqa: E402
-from prompts.chat import ChatMessage, ScriptedChatModel  # noqa: E402
+from prompts.chat import ChatMessage  # noqa: E402
+from prompts.scripted import ScriptedChatModel  # noqa: E402
 from retrieval.identity import Caller  # noqa: E402
 from service.container import Container  # noqa: E402
 from service.settings import Settings  # noqa: E402
@@ -156,7 +157,7 @@ def main() -> None:
     args = parser.parse_args()
 
     chat = ScriptedChatModel(responder=instant_reply, name="scripted-instant")
-    container = Container(Settings(data_dir=args.data_dir, chat={"backend": "scripted"}), chat=chat)  # type: ignore[arg-type]
+    container = Container(Settings(data_dir=args.data_dir), chat=chat)
     marker = args.data_dir / ".demo-ingested"
     if not marker.exists():
         assert container.ingestor.ingest_paths("demo", [DEMO], root=DEMO).count("failed") == 0

@@ -37,7 +37,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from actions.registry import ACTIONS  # noqa: E402
-from prompts.chat import ChatModel, ScriptedChatModel  # noqa: E402
+from prompts.chat import ChatModel  # noqa: E402
+from prompts.scripted import ScriptedChatModel  # noqa: E402
 from retrieval.identity import Caller  # noqa: E402
 from service.container import Container  # noqa: E402
 from service.settings import Settings  # noqa: E402
@@ -62,8 +63,7 @@ def build_container(data_dir: Path, model: str, threads: int, context_tokens: in
         chat = LlamaCppChatModel(path, name=MODEL_NAME, context_tokens=8192, threads=threads)
     else:
         chat = ScriptedChatModel(responder=_nothing_more, name="scripted-rules-only")
-    settings = Settings(data_dir=data_dir, chat={"backend": "scripted"},  # type: ignore[arg-type]
-                        retrieval={"context_tokens": context_tokens})  # type: ignore[arg-type]
+    settings = Settings(data_dir=data_dir, retrieval={"context_tokens": context_tokens})  # type: ignore[arg-type]
     container = Container(settings, chat=chat)
     marker = data_dir / ".demo-ingested"
     if not marker.exists():

@@ -29,6 +29,7 @@ from pathlib import Path
 from ingest.chunking import chunk_document
 from ingest.documents import Segment, SourceDocument
 from ingest.loaders import LoadResult
+from prompts.scripted import ScriptedChatModel
 from retrieval.models import DocType
 from service.container import Container
 from service.settings import Settings
@@ -75,9 +76,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10,
                         help="baseline and pipeline alternate over this many slices, so load drift hits both")
     args = parser.parse_args()
-    settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="sidekick-bench-ingest-")),
-                        chat={"backend": "scripted"})  # type: ignore[arg-type]
-    container = Container(settings)
+    settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="sidekick-bench-ingest-")))
+    container = Container(settings, chat=ScriptedChatModel())  # no model runs here
     docs, per_doc = make_documents(args.chunks, settings.ingest.chunk_tokens, settings.ingest.chunk_overlap)
     embedder = container.embedder
     embedder.embed_documents(per_doc[0][:64])  # load and warm the model outside the timings

@@ -30,6 +30,7 @@ from pathlib import Path
 from eval.metrics.retrieval import ndcg_at_k, recall_at_k, reciprocal_rank
 from ingest.documents import Segment, SourceDocument
 from ingest.loaders import LoadResult
+from prompts.scripted import ScriptedChatModel
 from retrieval.filters import AccessContext, SearchScope
 from retrieval.models import DocType, RecordRef, SearchHit
 from retrieval.search import SearchRequest
@@ -185,7 +186,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="sidekick-retrieval-eval-"))
-    container = Container(Settings(data_dir=data_dir, chat={"backend": "scripted"}))  # type: ignore[arg-type]
+    container = Container(Settings(data_dir=data_dir), chat=ScriptedChatModel())  # no model runs here
     results = {}
     try:
         for name in args.sets.split(","):

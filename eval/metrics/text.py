@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from guardrails.grounding import content_words
+from retrieval.text import answer_tokens, content_words
 
 _NUMBER = re.compile(r"^\d")
 NOT_FOUND = re.compile(
@@ -91,8 +91,7 @@ def predicted_answerable(output: Mapping[str, Any], answer: str | None) -> bool:
 
 def token_f1(prediction: str, reference: str) -> float:
     """SQuAD-style token F1 on lower-cased alphanumeric tokens."""
-    pred = re.findall(r"[a-z0-9]+", prediction.lower())
-    ref = re.findall(r"[a-z0-9]+", reference.lower())
+    pred, ref = answer_tokens(prediction), answer_tokens(reference)
     if not pred or not ref:
         return float(pred == ref)
     common = 0

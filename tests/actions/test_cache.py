@@ -9,7 +9,7 @@ from actions.base import ActionContext
 from actions.summary import SummaryAction, SummaryInput
 from ingest.documents import Segment, SourceDocument
 from ingest.loaders import LoadResult
-from prompts.chat import ScriptedChatModel
+from prompts.scripted import ScriptedChatModel
 from retrieval.identity import Caller
 from retrieval.models import DocType
 from service.container import Container
@@ -27,7 +27,7 @@ def summarise(container: Container, caller: Caller = MARIA, record: str = "accou
 def test_an_unchanged_record_answers_from_the_cache(demo_container: Container) -> None:
     chat = demo_container.chat
     assert isinstance(chat, ScriptedChatModel)
-    chat._responder = extractive
+    chat.responder = extractive
     first = summarise(demo_container)
     second = summarise(demo_container)
     assert not first.cached and second.cached and len(chat.calls) == 1
@@ -40,7 +40,7 @@ def test_an_unchanged_record_answers_from_the_cache(demo_container: Container) -
 def test_new_evidence_for_the_record_invalidates_it(demo_container: Container) -> None:
     chat = demo_container.chat
     assert isinstance(chat, ScriptedChatModel)
-    chat._responder = extractive
+    chat.responder = extractive
     summarise(demo_container)
     note = SourceDocument(
         document_id="note:N-900", source_uri="crm:note:N-900", doc_type=DocType.NOTE, title="Decision call",
@@ -57,7 +57,7 @@ def test_new_evidence_for_the_record_invalidates_it(demo_container: Container) -
 def test_callers_who_see_other_evidence_do_not_share_replies(demo_container: Container) -> None:
     chat = demo_container.chat
     assert isinstance(chat, ScriptedChatModel)
-    chat._responder = extractive
+    chat.responder = extractive
     maria = summarise(demo_container, MARIA, "contact:C-104")
     lena = summarise(demo_container, LENA, "contact:C-104")  # N-012 about Greg is Maria's private note
     assert set(lena.retrieved_chunk_ids) < set(maria.retrieved_chunk_ids)
@@ -68,7 +68,7 @@ def test_callers_who_see_other_evidence_do_not_share_replies(demo_container: Con
 def test_purge_removes_replies_built_on_erased_chunks(demo_container: Container) -> None:
     chat = demo_container.chat
     assert isinstance(chat, ScriptedChatModel)
-    chat._responder = extractive
+    chat.responder = extractive
     first = summarise(demo_container)
     cache = demo_container.action_env.cache
     assert cache is not None

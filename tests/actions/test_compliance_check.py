@@ -12,7 +12,7 @@ import pytest
 from actions.base import ActionContext
 from actions.compliance_check import ComplianceCheckAction, ComplianceInput
 from guardrails.verdicts import ReasonCode
-from prompts.chat import ScriptedChatModel
+from prompts.scripted import ScriptedChatModel
 from retrieval.identity import Caller
 from service.container import Container
 

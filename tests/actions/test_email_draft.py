@@ -8,7 +8,8 @@ from typing import Any
 from actions.base import ActionContext
 from actions.email_draft import EmailDraftAction, EmailDraftInput, split_email, unsupported_figures
 from guardrails.verdicts import ReasonCode
-from prompts.chat import ChatMessage, ScriptedChatModel
+from prompts.chat import ChatMessage
+from prompts.scripted import ScriptedChatModel
 from retrieval.identity import Caller
 from service.container import Container
 

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 from actions.base import ActionContext
 from actions.field_fill import FieldFillAction, FieldFillInput, FieldSpec, coerce, draft_schema
 from guardrails.verdicts import ReasonCode
-from prompts.chat import ChatMessage, ScriptedChatModel
+from prompts.chat import ChatMessage
+from prompts.scripted import ScriptedChatModel
 from retrieval.identity import Caller
 from service.container import Container
 from tests.actions.test_summary import evidence_blocks
@@ -55,7 +56,7 @@ def respond(messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> s
 def test_values_are_typed_and_backed_by_verbatim_spans(demo_container: Container) -> None:
     chat = demo_container.chat
     assert isinstance(chat, ScriptedChatModel)
-    chat._responder = respond
+    chat.responder = respond
     ctx = ActionContext(caller=MARIA, env=demo_container.action_env)
     response = FieldFillAction().run(FieldFillInput(record="opportunity:OPP-1001", fields=FIELDS), ctx)  # type: ignore[arg-type]
     got = {f.name: f for f in response.output.fields}

@@ -6,7 +6,7 @@ import pytest
 
 from actions.registry import ACTIONS
 from guardrails.verdicts import ReasonCode
-from prompts.chat import ScriptedChatModel
+from prompts.scripted import ScriptedChatModel
 from retrieval.identity import Caller
 from service.container import Container
 from tests.actions.test_summary import extractive
@@ -23,7 +23,7 @@ CASES = [
 def test_no_planted_instruction_reaches_the_model(planted: Container, record: str, caller: Caller) -> None:  # noqa: F811
     chat = planted.chat
     assert isinstance(chat, ScriptedChatModel)
-    chat._responder = extractive
+    chat.responder = extractive
     chat.calls.clear()
     inputs = {
         "summary": {"record": record},

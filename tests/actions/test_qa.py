@@ -9,7 +9,8 @@ from typing import Any
 from actions.base import ActionContext
 from actions.qa import NOT_FOUND, QAAction, QAInput
 from guardrails.verdicts import ReasonCode
-from prompts.chat import ChatMessage, ScriptedChatModel
+from prompts.chat import ChatMessage
+from prompts.scripted import ScriptedChatModel
 from retrieval.filters import admin_filter
 from retrieval.identity import Caller
 from service.container import Container
@@ -40,7 +41,7 @@ def ask(container: Container, question: str, caller: Caller = PRIYA, **extra: An
 def test_answer_cites_the_chunk_it_quotes(demo_container: Container) -> None:
     chat = demo_container.chat
     assert isinstance(chat, ScriptedChatModel)
-    chat._responder = quoting("requests per minute")
+    chat.responder = quoting("requests per minute")
     response = ask(demo_container, "What is the API rate limit on the Enterprise tier?")
     out = response.output
     assert out.answerable and "requests per minute" in out.answer
@@ -55,7 +56,7 @@ def test_answer_cites_the_chunk_it_quotes(demo_container: Container) -> None:
 
 
 def test_not_found_is_exact_and_unanswerable(demo_container: Container) -> None:
-    demo_container.chat._responder = lambda m, s: "not found in the sources"  # type: ignore[attr-defined]
+    demo_container.chat.responder = lambda m, s: "not found in the sources"  # type: ignore[attr-defined]
     out = ask(demo_container, "Does Helio support IP allowlisting for API access?").output
     assert out.answer == NOT_FOUND and out.answerable is False and out.sources == []
 
@@ -74,7 +75,7 @@ def test_uncited_and_unknown_labels_are_flagged(demo_container: Container) -> No
 def test_records_the_caller_may_not_see_are_never_evidence(demo_container: Container) -> None:
     chat = demo_container.chat
     assert isinstance(chat, ScriptedChatModel)
-    chat._responder = quoting("approved")
+    chat.responder = quoting("approved")
     ask(demo_container, "What discount did Acme Logistics get on its fleet-wide deal?", JAMES)
     prompt = chat.calls[-1]["messages"][-1]["content"]
     assert "ACME-001" not in prompt and "$325,620" not in prompt  # Acme is t-enterprise's, James is midmarket

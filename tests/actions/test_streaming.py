@@ -46,7 +46,7 @@ def events(client: TestClient, path: str, body: dict[str, Any], hdrs: dict[str, 
 
 
 def test_qa_streams_tokens_then_the_envelope(client: TestClient, demo_container: Container) -> None:
-    demo_container.chat._responder = quoting("requests per minute")  # type: ignore[attr-defined]
+    demo_container.chat.responder = quoting("requests per minute")  # type: ignore[attr-defined]
     hdrs = headers(demo_container, "u-priya")
     got = events(client, "/v1/actions/qa/stream", {"question": "What is the Enterprise API rate limit?"}, hdrs)
     kinds = [k for k, _ in got]

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from prompts.chat import ChatModel, ModelUnavailable, ScriptedChatModel
+from prompts.chat import ChatModel, ModelUnavailable
+from prompts.scripted import ScriptedChatModel
 from retrieval.embedder import SentenceTransformerEmbedder
 from service.app import create_app
 from service.container import Container

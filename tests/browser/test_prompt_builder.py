@@ -17,7 +17,7 @@ import httpx
 import pytest
 import uvicorn
 
-from eval.extractive import ExtractiveChatModel
+from prompts.extractive import ExtractiveChatModel
 from retrieval.embedder import SentenceTransformerEmbedder
 from service.app import create_app
 from service.auth import sign_user_context

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from prompts.chat import ScriptedChatModel
+from prompts.scripted import ScriptedChatModel
 from retrieval.embedder import SentenceTransformerEmbedder
 from service.app import create_app
 from service.container import Container

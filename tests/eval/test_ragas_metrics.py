@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from eval.metrics.ragas_metrics import ChatModelJudge, JudgeFailed, RagasSample, RagasScorer
-from prompts.chat import ChatMessage, LlamaCppChatModel, ScriptedChatModel
+from prompts.chat import ChatMessage, LlamaCppChatModel
 from prompts.local_model import MODEL_NAME, assemble_packaged_model, packaged_model_available
+from prompts.scripted import ScriptedChatModel
 from retrieval.embedder import SentenceTransformerEmbedder
 
 PRICING = "Growth costs $59 per vehicle per month on annual billing. Enterprise costs $79 per vehicle per month."

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from eval.extractive import ExtractiveChatModel
 from eval.metrics.ragas_metrics import RagasScorer
 from eval.results import RunResults
 from eval.runner import EvalRunner, RunOptions, copy_prompts, prepare_collection
 from eval.runs import load_run, runs_dir
 from eval.schema import EvalDocument, EvalSegment, GoldenCase, GoldenSet, RelevantItem
 from eval.suite import SuiteConfig, run_suite
+from prompts.extractive import ExtractiveChatModel
 from service.audit import AuditRow
 from service.container import Container
 from service.eval_stacks import ContainerStacks
@@ -95,7 +95,7 @@ def test_demo_smoke_gate_passes_with_the_extractive_baseline(demo_container: Con
 
 def test_the_gate_catches_a_worse_system(demo_container: Container, tmp_path: Path) -> None:
     """The same smoke run with a model that answers nothing must fail the gate."""
-    from prompts.chat import ScriptedChatModel
+    from prompts.scripted import ScriptedChatModel
 
     demo_container._chat = ScriptedChatModel(responder=lambda messages, schema: json.dumps(
         {"headline": "", "key_facts": [], "open_questions": [], "risks": [], "next_steps": []}))

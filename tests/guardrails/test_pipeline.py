@@ -14,7 +14,8 @@ from actions.base import render_evidence
 from guardrails.config import GuardConfig
 from guardrails.pipeline import GuardPipeline, is_external
 from guardrails.verdicts import Decision, ReasonCode
-from prompts.chat import ChatMessage, LlamaCppChatModel, OpenAIChatModel, ScriptedChatModel
+from prompts.chat import ChatMessage, LlamaCppChatModel, OpenAIChatModel
+from prompts.scripted import ScriptedChatModel
 from retrieval.embedder import SentenceTransformerEmbedder
 from retrieval.filters import AccessContext, SearchScope
 from retrieval.models import RecordRef
@@ -132,6 +133,20 @@ def test_masking_applies_to_external_models_by_tenant_policy() -> None:
     assert GuardPipeline().should_mask(external) and not GuardPipeline().should_mask(ScriptedChatModel())
     assert not GuardPipeline(GuardConfig(pii_mask_external=False)).should_mask(external)
     assert GuardPipeline(GuardConfig(pii_mask_local=True)).should_mask(ScriptedChatModel())
+
+
+def test_a_backend_that_does_not_say_where_it_runs_is_masked_for() -> None:
+    """Masking follows the backend's declared ``remote``, not its class: a new endpoint
+    backend that forgets to declare it is treated as remote, so PII never leaves unmasked."""
+
+    class NewEndpointModel(ScriptedChatModel):
+        remote = True
+
+    class Undeclared:
+        name = "somewhere"
+
+    assert GuardPipeline().should_mask(NewEndpointModel())
+    assert is_external(Undeclared()) and GuardPipeline().should_mask(Undeclared())  # type: ignore[arg-type]
 
 
 def test_email_tone_and_citations_use_the_tenant_thresholds() -> None:

@@ -20,10 +20,10 @@ from prompts.chat import (
     ModelRejected,
     ModelUnavailable,
     OpenAIChatModel,
-    ScriptedChatModel,
     count_message_tokens,
     count_usage,
 )
+from prompts.scripted import ScriptedChatModel
 from retrieval.tokens import count_tokens
 
 MESSAGES: list[Any] = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello there"}]

@@ -49,7 +49,7 @@ def test_v1_routes_require_credentials(client: TestClient, demo_container: Conta
 
 
 def test_summary_route_returns_the_envelope_and_audits(client: TestClient, demo_container: Container) -> None:
-    demo_container.chat._responder = extractive  # type: ignore[attr-defined]
+    demo_container.chat.responder = extractive  # type: ignore[attr-defined]
     response = client.post("/v1/actions/summary", json={"record": "account:ACME-001"}, headers=headers(demo_container))
     assert response.status_code == 200, response.text
     body = response.json()

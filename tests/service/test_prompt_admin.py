@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from eval.extractive import ExtractiveChatModel
+from prompts.extractive import ExtractiveChatModel
 from retrieval.embedder import SentenceTransformerEmbedder
 from service.app import create_app
 from service.audit import AuditRow

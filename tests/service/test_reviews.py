@@ -39,7 +39,7 @@ def headers(container: Container, user: str, role: str = "agent", tenant: str = 
 
 
 def flagged_item(container: Container, caller: Caller = MARIA, record: str = "account:ACME-001") -> str:
-    container.chat._responder = extractive  # type: ignore[attr-defined]
+    container.chat.responder = extractive  # type: ignore[attr-defined]
     inp = SummaryInput(record=record)
     response = container.runner.run(ACTIONS["summary"], inp, caller)  # queues flagged results itself
     assert response.review_flags, "the extractive reply invents a fact and cites a missing chunk"
@@ -55,7 +55,7 @@ def test_unflagged_results_are_not_queued(demo_container: Container) -> None:
         return json.dumps({"headline": "Deal in progress.", "key_facts": [], "open_questions": [], "risks": [],
                            "next_steps": []})
 
-    demo_container.chat._responder = clean  # type: ignore[attr-defined]
+    demo_container.chat.responder = clean  # type: ignore[attr-defined]
     response = demo_container.runner.run(ACTIONS["summary"], SummaryInput(record="account:ACME-001"), MARIA)
     assert response.review_flags == []
     assert ReviewQueue(demo_container.sessions).enqueue_if_flagged(response, MARIA, "account:ACME-001") is None

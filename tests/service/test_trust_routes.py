@@ -20,7 +20,8 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from ingest.db import CrmRecordRow, DocumentRow
-from prompts.chat import ChatMessage, ScriptedChatModel
+from prompts.chat import ChatMessage
+from prompts.scripted import ScriptedChatModel
 from retrieval.filters import admin_filter
 from service.app import MAX_JSON_BODY, create_app
 from service.audit import AuditRow
@@ -139,7 +140,7 @@ def generic_reply(messages: Sequence[ChatMessage], schema: dict[str, Any] | None
 def client(demo_container: Container) -> Iterator[TestClient]:
     chat = demo_container.chat
     assert isinstance(chat, ScriptedChatModel)
-    chat._responder = generic_reply
+    chat.responder = generic_reply
     with TestClient(create_app(container=demo_container)) as c:
         yield c
 

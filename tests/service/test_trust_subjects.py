@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from actions.cache import ActionCacheRow
 from ingest.db import CrmRecordRow, DocumentRow, ErasedSubjectRow
-from prompts.chat import ChatMessage, ScriptedChatModel
+from prompts.chat import ChatMessage
+from prompts.scripted import ScriptedChatModel
 from retrieval.filters import admin_filter
 from retrieval.models import Chunk
 from retrieval.records import StoredRecord
@@ -65,7 +66,7 @@ def test_redactor_rules() -> None:
 def client(demo_container: Container) -> Iterator[TestClient]:
     chat = demo_container.chat
     assert isinstance(chat, ScriptedChatModel)
-    chat._responder = reply
+    chat.responder = reply
     with TestClient(create_app(container=demo_container)) as c:
         yield c
 

@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 from actions.base import render_evidence
 from actions.field_fill import FieldFillDraft, FieldSpec, draft_schema
 from actions.summary import SummaryDraft
-from eval.extractive import ExtractiveChatModel
 from prompts.chat import CHAT_MODELS, ChatMessage
+from prompts.extractive import ExtractiveChatModel
+from prompts.settings import ChatSettings
 from retrieval.models import Chunk, DocType, SearchHit
 from retrieval.search import PackedContext
 from service.container import build_chat
@@ -124,7 +125,22 @@ def test_no_evidence_gives_empty_but_valid_output() -> None:
 
 
 def test_selectable_as_the_extractive_chat_backend(tmp_path: Path) -> None:
-    assert CHAT_MODELS["extractive"]().name == "extractive"
+    assert CHAT_MODELS["extractive"](ChatSettings(backend="extractive"), tmp_path).name == "extractive"
     chat = build_chat(Settings(data_dir=tmp_path, chat={"backend": "extractive"}))  # type: ignore[arg-type]
     assert isinstance(chat, ExtractiveChatModel) and chat.ready()
     assert "".join(chat.stream(messages("Question: What does Growth cost?"), max_tokens=50, temperature=0.0))
+
+
+def test_backend_names_come_from_the_registry_and_scripted_is_not_one_in_production() -> None:
+    """A fresh interpreter (no test registered ``scripted``): production settings offer the
+    registered backends only, and an unknown name is a readable settings error."""
+    import subprocess
+    import sys
+
+    probe = ("from prompts.chat import CHAT_MODELS; from service.settings import Settings\n"
+             "print(sorted(CHAT_MODELS))\n"
+             "try:\n    Settings(chat={'backend': 'scripted'})\nexcept ValueError as exc:\n    print(exc)\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2]).stdout
+    assert out.splitlines()[0] == "['extractive', 'llama-cpp', 'openai']"
+    assert "unknown chat backend 'scripted'; registered: extractive, llama-cpp, openai" in out

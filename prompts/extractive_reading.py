@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from guardrails.grounding import content_words
 from prompts.chat import ChatMessage
+from retrieval.text import content_words
 
 EVIDENCE = re.compile(r"<evidence ([^>]*)>\n(.*?)\n</evidence>", re.S)
 _ATTR = re.compile(r'(\w+)="([^"]*)"')

@@ -3,7 +3,7 @@
 ``ExtractiveChatModel`` implements :class:`prompts.chat.ChatModel` without a language
 model. It reads the fenced ``<evidence id="E1" ...>`` blocks of the prompt, ranks their
 sentences against the question (or focus, or the instructions) with IDF-weighted word
-overlap (:mod:`eval.extractive_reading`), and then:
+overlap (:mod:`prompts.extractive_reading`), and then:
 
 - free text (no schema): the best sentences verbatim, followed by their ``[E1]`` labels when
   the prompt asks for them, under a ``Subject:`` line when it asks for one, or the prompt's
@@ -17,7 +17,8 @@ overlap (:mod:`eval.extractive_reading`), and then:
   empty or null.
 
 It is a real baseline ("what does copying the evidence score?") and makes the CI smoke
-gate fast and deterministic. Selected as chat backend ``extractive``."""
+gate fast and deterministic. A chat backend like the others: ``extractive`` in
+:data:`prompts.chat.CHAT_MODELS`."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from eval.extractive_reading import (
+from prompts.chat import ChatMessage, ChatResult, Usage, count_message_tokens
+from prompts.extractive_reading import (
     DATE,
     NOT_FOUND_TEXT,
     Evidence,
@@ -40,8 +42,7 @@ from eval.extractive_reading import (
     text_reply,
     typed_value,
 )
-from guardrails.grounding import content_words
-from prompts.chat import ChatMessage, ChatResult, Usage, count_message_tokens
+from retrieval.text import content_words
 from retrieval.tokens import count_tokens
 
 _RISK = re.compile(r"\b(risk|concern|competit|block|delay|worr|objection|churn|cap|refus|legal|los[te]|expir|"
@@ -268,6 +269,8 @@ def _named(name: str, words: Sequence[str]) -> bool:
 
 class ExtractiveChatModel:
     """Deterministic, LLM-free chat model that quotes the prompt's evidence (see module doc)."""
+
+    remote = False
 
     def __init__(self, *, name: str = "extractive", max_items: int = 3, max_sentences: int = 3) -> None:
         self.name = name
