@@ -19,14 +19,14 @@ from actions.cache import ActionCache, CacheKey, evidence_fingerprint
 from guardrails.pii import Vault
 from guardrails.pipeline import GuardPipeline, InputBlocked
 from guardrails.verdicts import Decision, ReasonCode, ReviewFlag, Verdict, flags_from
-from prompts.chat import ChatMessage, ChatModel, ChatResult, Usage
+from prompts.chat import ChatMessage, ChatModel, ChatResult, Usage, strip_fences
 from prompts.store import PromptStore, PublishedPrompt
 from retrieval import records
 from retrieval.filters import SearchScope
 from retrieval.identity import Caller
 from retrieval.models import Citation, RecordRef, SearchHit
 from retrieval.records import CrmRecords
-from retrieval.search import PackedContext, Retriever, SearchRequest, SearchResult
+from retrieval.search import PackedContext, Retriever, SearchRequest, SearchResult, pack_context
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
@@ -49,6 +49,10 @@ class ActionInput(BaseModel):
 class PromptRef(BaseModel):
     name: str
     version: int
+
+    @classmethod
+    def of(cls, prompt: PublishedPrompt) -> PromptRef:
+        return cls(name=prompt.name, version=prompt.version)
 
 
 class ActionResponse(BaseModel, Generic[Out]):
@@ -144,6 +148,26 @@ class Outcome(Generic[Out]):
     chat: ChatResult | None
     prompt: PromptRef
     retrieved: list[str]
+
+
+@dataclass
+class RecordEvidence:
+    """What an action about one record starts from: its prompt, and the record's evidence
+    packed for the model (see :meth:`Action.record_evidence`)."""
+
+    record: RecordRef
+    prompt: PublishedPrompt
+    packed: PackedContext
+    retrieved: list[str]
+    """Ids of every chunk retrieved, packed or not."""
+
+    def outcome(self, output: Out, citations: list[Citation], verdicts: list[Verdict],
+                chat: ChatResult | None) -> Outcome[Out]:
+        return Outcome(output, citations, verdicts, chat, PromptRef.of(self.prompt), self.retrieved)
+
+    def no_evidence(self, output: Out) -> Outcome[Out]:
+        """``output`` (the action's empty answer), flagged: nothing the caller may see was found."""
+        return self.outcome(output, [], [no_evidence_verdict(str(self.record))], None)
 
 
 def contact_name(ctx: ActionContext, contact_id: str) -> str | None:
@@ -257,6 +281,15 @@ class Action(Generic[In, Out]):
     def prompt(self, ctx: ActionContext) -> PublishedPrompt:
         return ctx.env.prompts.get(ctx.caller.tenant_id, self.prompt_name, ctx.prompt_version)
 
+    def record_evidence(self, ctx: ActionContext, record: str, query: str, top_k: int) -> RecordEvidence:
+        """The prompt, then the record's evidence for ``query`` as the caller may see it,
+        packed in time order into the context budget."""
+        ref = RecordRef.parse(record)
+        prompt = self.prompt(ctx)
+        result = self.retrieve(ctx, query, SearchScope(record=ref), top_k)
+        packed = pack_context(result.hits, ctx.env.context_tokens, chronological=True)
+        return RecordEvidence(ref, prompt, packed, [hit.id for hit in result.hits])
+
     @staticmethod
     def for_model(ctx: ActionContext, messages: Sequence[ChatMessage]) -> tuple[list[ChatMessage], Vault | None]:
         """The messages as the model may see them: PII masked when the guard config says so
@@ -286,12 +319,12 @@ class Action(Generic[In, Out]):
                                            temperature=prompt.template.params.temperature, json_schema=schema)
             ctx.timings_ms["model"] = (time.perf_counter() - t0) * 1000
             if vault is not None and _is_json(result.text):  # unmask the parsed JSON, not raw text
-                restored = vault.unmask_obj(json.loads(_strip_fences(result.text)))
+                restored = vault.unmask_obj(json.loads(strip_fences(result.text)))
                 result = result.model_copy(update={"text": json.dumps(restored)})
         if result.finish_reason == "length" and not _is_json(result.text):
             raise InvalidModelOutput(self.name, f"the reply was cut off at max_tokens={limit}")
         try:
-            parsed = schema_model.model_validate(json.loads(_strip_fences(result.text)))
+            parsed = schema_model.model_validate(json.loads(strip_fences(result.text)))
         except (json.JSONDecodeError, ValidationError) as exc:
             raise InvalidModelOutput(self.name, str(exc)[:300]) from exc
         self.remember(ctx, key, result)  # only replies that parsed are worth reusing
@@ -326,22 +359,12 @@ class Action(Generic[In, Out]):
 
 def _is_json(text: str) -> bool:
     try:
-        json.loads(_strip_fences(text))
+        json.loads(strip_fences(text))
     except json.JSONDecodeError:
         return False
     return True
 
 
-def _strip_fences(text: str) -> str:
-    text = text.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[1] if "\n" in text else text
-        text = text.rsplit("```", 1)[0]
-    return text.strip()
-
-
 def no_evidence_verdict(what: str) -> Verdict:
-    from guardrails.verdicts import Decision
-
     return Verdict(guard="retrieval", decision=Decision.FLAG, reason=ReasonCode.NO_EVIDENCE,
                    message=f"no evidence you may see was found for {what}")

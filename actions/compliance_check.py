@@ -102,7 +102,7 @@ class ComplianceCheckAction(Action[ComplianceInput, ComplianceOutput]):
 
     def execute(self, inp: ComplianceInput, ctx: ActionContext) -> Outcome[ComplianceOutput]:
         prompt = self.prompt(ctx)
-        prompt_ref = PromptRef(name=prompt.name, version=prompt.version)
+        prompt_ref = PromptRef.of(prompt)
         ref = RecordRef.parse(inp.record) if inp.record else None
         if inp.draft is not None:
             text, channel = inp.draft, inp.channel

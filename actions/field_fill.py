@@ -26,15 +26,11 @@ from actions.base import (
     ActionContext,
     ActionInput,
     Outcome,
-    PromptRef,
-    no_evidence_verdict,
     record_label,
     render_evidence,
 )
 from guardrails.verdicts import Decision, ReasonCode, Verdict
-from retrieval.filters import SearchScope
 from retrieval.models import Citation, RecordRef, SearchHit
-from retrieval.search import pack_context
 
 FieldType = Literal["text", "number", "currency", "date", "picklist", "boolean"]
 MIN_CONFIDENCE = 0.5
@@ -122,25 +118,19 @@ class FieldFillAction(Action[FieldFillInput, FieldFillOutput]):
     top_k = 16
 
     def execute(self, inp: FieldFillInput, ctx: ActionContext) -> Outcome[FieldFillOutput]:
-        ref = RecordRef.parse(inp.record)
-        prompt = self.prompt(ctx)
-        prompt_ref = PromptRef(name=prompt.name, version=prompt.version)
         query = " ".join(f"{f.name.replace('_', ' ')} {f.description}" for f in inp.fields)[:1000]
-        result = self.retrieve(ctx, query, SearchScope(record=ref), self.top_k)
-        packed = pack_context(result.hits, ctx.env.context_tokens, chronological=True)
-        retrieved = [hit.id for hit in result.hits]
-        if not packed.hits:
+        ev = self.record_evidence(ctx, inp.record, query, self.top_k)
+        if not ev.packed.hits:
             unknown = [_unknown(f, "no evidence") for f in inp.fields]
-            return Outcome(FieldFillOutput(record=str(ref), fields=unknown), [], [no_evidence_verdict(str(ref))],
-                           None, prompt_ref, retrieved)
+            return ev.no_evidence(FieldFillOutput(record=str(ev.record), fields=unknown))
         values = {
-            "record_label": record_label(ctx, ref),
+            "record_label": record_label(ctx, ev.record),
             "fields": "\n".join(_describe(f) for f in inp.fields),
-            "evidence": render_evidence(packed),
+            "evidence": render_evidence(ev.packed),
         }
-        draft, chat = self.generate(ctx, prompt, values, FieldFillDraft, json_schema=draft_schema(inp.fields))
+        draft, chat = self.generate(ctx, ev.prompt, values, FieldFillDraft, json_schema=draft_schema(inp.fields))
         assert isinstance(draft, FieldFillDraft)
-        labels = packed.by_label()
+        labels = ev.packed.by_label()
         fields: list[FieldValue] = []
         verdicts: list[Verdict] = []
         cited: dict[str, Citation] = {}
@@ -152,8 +142,8 @@ class FieldFillAction(Action[FieldFillInput, FieldFillOutput]):
             if value.evidence is not None:
                 hit = next(h for h in labels.values() if h.id == value.evidence.chunk_id)
                 cited.setdefault(hit.id, hit.citation())
-        output = FieldFillOutput(record=str(ref), fields=fields)
-        return Outcome(output, list(cited.values()), verdicts, chat, prompt_ref, retrieved)
+        output = FieldFillOutput(record=str(ev.record), fields=fields)
+        return ev.outcome(output, list(cited.values()), verdicts, chat)
 
 
 def _describe(spec: FieldSpec) -> str:

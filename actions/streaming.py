@@ -44,7 +44,7 @@ class TextPlan:
 
     @property
     def prompt_ref(self) -> PromptRef:
-        return PromptRef(name=self.prompt.name, version=self.prompt.version)
+        return PromptRef.of(self.prompt)
 
 
 class TextAction(Action[In, Out]):

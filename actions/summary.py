@@ -11,15 +11,11 @@ from actions.base import (
     ActionContext,
     ActionInput,
     Outcome,
-    PromptRef,
-    no_evidence_verdict,
     record_label,
     render_evidence,
 )
 from guardrails.grounding import Claim, verify_citations
-from retrieval.filters import SearchScope
 from retrieval.models import Citation, RecordRef
-from retrieval.search import pack_context
 
 SECTIONS = ("key_facts", "open_questions", "risks", "next_steps")
 MAX_LABELS = 4
@@ -80,27 +76,21 @@ class SummaryAction(Action[SummaryInput, SummaryOutput]):
     top_k = 14
 
     def execute(self, inp: SummaryInput, ctx: ActionContext) -> Outcome[SummaryOutput]:
-        ref = RecordRef.parse(inp.record)
-        prompt = self.prompt(ctx)
-        prompt_ref = PromptRef(name=prompt.name, version=prompt.version)
-        result = self.retrieve(ctx, inp.focus or DEFAULT_QUERY, SearchScope(record=ref), self.top_k)
-        packed = pack_context(result.hits, ctx.env.context_tokens, chronological=True)
-        retrieved = [hit.id for hit in result.hits]
-        if not packed.hits:
-            empty = SummaryOutput(record=str(ref), headline="No evidence found for this record.",
-                                  key_facts=[], open_questions=[], risks=[], next_steps=[])
-            return Outcome(empty, [], [no_evidence_verdict(str(ref))], None, prompt_ref, retrieved)
+        ev = self.record_evidence(ctx, inp.record, inp.focus or DEFAULT_QUERY, self.top_k)
+        if not ev.packed.hits:
+            return ev.no_evidence(SummaryOutput(record=str(ev.record), headline="No evidence found for this record.",
+                                                key_facts=[], open_questions=[], risks=[], next_steps=[]))
 
         values = {
-            "record_label": record_label(ctx, ref),
-            "evidence": render_evidence(packed),
+            "record_label": record_label(ctx, ev.record),
+            "evidence": render_evidence(ev.packed),
             "focus": inp.focus or "",
             "max_bullets": inp.max_bullets,
         }
-        draft, chat = self.generate(ctx, prompt, values, SummaryDraft, json_schema=draft_schema(inp.max_bullets))
+        draft, chat = self.generate(ctx, ev.prompt, values, SummaryDraft, json_schema=draft_schema(inp.max_bullets))
         assert isinstance(draft, SummaryDraft)
 
-        labels = packed.by_label()
+        labels = ev.packed.by_label()
         texts = {label: hit.chunk.text for label, hit in labels.items()}
         sections: dict[str, list[Bullet]] = {}
         verdicts = []
@@ -119,8 +109,8 @@ class SummaryAction(Action[SummaryInput, SummaryOutput]):
                         ids.append(hit.id)
                         cited.setdefault(hit.id, hit.citation())
                 sections[section].append(Bullet(text=claim.text, citations=ids, support=round(score, 3)))
-        output = SummaryOutput(record=str(ref), headline=draft.headline, **sections)
-        return Outcome(output, list(cited.values()), verdicts, chat, prompt_ref, retrieved)
+        output = SummaryOutput(record=str(ev.record), headline=draft.headline, **sections)
+        return ev.outcome(output, list(cited.values()), verdicts, chat)
 
 
 def draft_schema(max_bullets: int) -> dict[str, Any]:

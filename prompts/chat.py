@@ -117,6 +117,15 @@ def count_usage(messages: Sequence[ChatMessage], text: str) -> Usage:
 
 
 
+def strip_fences(text: str) -> str:
+    """A reply without the Markdown code fence models like to wrap JSON in (```json ... ```)."""
+    text = text.strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[1] if "\n" in text else text
+        text = text.rsplit("```", 1)[0]
+    return text.strip()
+
+
 class LlamaCppChatModel:
     """A GGUF model in-process. Loaded on first use (~2 s for the 1.1 GB default)."""
 

@@ -8,25 +8,25 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import qdrant_edge as qe
 
-from retrieval.filters import FLOAT_FIELDS, KEYWORD_FIELDS, Cond, FilterSpec, ScopedFilter
-from retrieval.models import Chunk, SearchHit
+from retrieval.filters import FLOAT_FIELDS, KEYWORD_FIELDS, Cond, FilterSpec
 from retrieval.store import (
     DENSE,
+    RRF_K,
     SPARSE,
     PointData,
+    QdrantStore,
     ReadWriteLock,
-    SearchMode,
+    SearchPlan,
     SparseVec,
     StoreUnavailable,
-    hits_from_payloads,
 )
 
-RRF_K = 60
 _UPSERT_BATCH = 512
 
 
@@ -49,7 +49,7 @@ def _edge_sparse(vec: SparseVec) -> qe.SparseVector:
     return qe.SparseVector(indices=list(vec.indices), values=list(vec.values))
 
 
-class EdgeVectorStore:
+class EdgeVectorStore(QdrantStore):
     """:class:`retrieval.store.VectorStore` on a Qdrant Edge shard at ``path``."""
 
     def __init__(self, path: Path, *, hnsw_ef: int = 256) -> None:
@@ -125,17 +125,6 @@ class EdgeVectorStore:
             must=(Cond("tenant_id", "eq", (tenant_id,)), Cond("document_id", "eq", (document_id,)))
         )
 
-    def _ids(self, spec: FilterSpec) -> set[str]:
-        ids: set[str] = set()
-        offset = None
-        while True:
-            records, offset = self.shard.scroll(
-                qe.ScrollRequest(offset=offset, limit=1000, filter=to_edge_filter(spec), with_payload=False)
-            )
-            ids.update(str(r.id) for r in records)
-            if offset is None:
-                return ids
-
     def replace_document(self, tenant_id: str, document_id: str, points: Sequence[PointData]) -> int:
         new_ids = [p.chunk.id for p in points]
         edge_points = [
@@ -171,83 +160,42 @@ class EdgeVectorStore:
                 qe.UpdateOperation.set_payload_by_filter(to_edge_filter(spec), dict(payload))
             )
 
-    # -- reads -------------------------------------------------------------------------
-    def scroll(self, spec: FilterSpec, limit: int = 10_000) -> list[tuple[str, Chunk]]:
-        out: list[tuple[str, Chunk]] = []
-        offset = None
-        with self._lock.read():
-            while len(out) < limit:
-                records, offset = self.shard.scroll(
-                    qe.ScrollRequest(
-                        offset=offset,
-                        limit=min(1000, limit - len(out)),
-                        filter=to_edge_filter(spec),
-                        with_payload=True,
-                    )
-                )
-                out.extend((str(r.id), Chunk.model_validate(r.payload or {})) for r in records)
-                if offset is None:
-                    break
-        return out
+    # -- reads (search, scroll and count are QdrantStore's) --------------------------------
+    def _reading(self) -> AbstractContextManager[None]:
+        return self._lock.read()
 
-    def count(self, spec: FilterSpec | ScopedFilter) -> int:
-        flt = spec.spec if isinstance(spec, ScopedFilter) else spec
-        with self._lock.read():
-            return int(self.shard.count(qe.CountRequest(exact=True, filter=to_edge_filter(flt))))
+    def _page(self, spec: FilterSpec, limit: int, offset: Any, with_payload: bool) -> tuple[list[Any], Any]:
+        records, next_offset = self.shard.scroll(
+            qe.ScrollRequest(offset=offset, limit=limit, filter=to_edge_filter(spec), with_payload=with_payload)
+        )
+        return list(records), next_offset
 
-    def search(
-        self,
-        flt: ScopedFilter,
-        *,
-        dense: list[float] | None,
-        sparse: SparseVec | None,
-        mode: SearchMode,
-        limit: int,
-        candidates: int,
-        with_vectors: bool = False,
-    ) -> list[SearchHit]:
-        if not isinstance(flt, ScopedFilter):
-            raise TypeError("searches take a ScopedFilter built by retrieval.filters.build_filter")
-        edge_filter = to_edge_filter(flt.spec)
-        params = qe.SearchParams(hnsw_ef=max(self._hnsw_ef, candidates))
-        # BM25's IDF over the caller's tenant only: another tenant's vocabulary must not
-        # change this tenant's scores (nor hint at what it holds).
-        tenant_only = to_edge_filter(FilterSpec(must=(Cond("tenant_id", "eq", (flt.tenant_id,)),)))
-        sparse_params = qe.SearchParams(idf=qe.IdfParams(corpus=tenant_only))
-        dense_q = qe.Query.Nearest(list(dense), using=DENSE) if dense is not None else None
-        sparse_q = qe.Query.Nearest(_edge_sparse(sparse), using=SPARSE) if sparse is not None else None
-        with_vector: Any = [DENSE] if with_vectors else False
-        if mode == "hybrid":
-            if dense_q is None or sparse_q is None:
-                raise ValueError("hybrid search needs both a dense and a sparse query vector")
+    def _count(self, spec: FilterSpec) -> int:
+        return int(self.shard.count(qe.CountRequest(exact=True, filter=to_edge_filter(spec))))
+
+    def _query(self, plan: SearchPlan) -> list[tuple[object, float, dict | None, list[float] | None]]:
+        edge_filter = to_edge_filter(plan.filter)
+        params = qe.SearchParams(hnsw_ef=plan.hnsw_ef)
+        sparse_params = qe.SearchParams(idf=qe.IdfParams(corpus=to_edge_filter(plan.idf_corpus)))
+        dense = qe.Query.Nearest(list(plan.dense), using=DENSE) if plan.dense is not None else None
+        sparse = qe.Query.Nearest(_edge_sparse(plan.sparse), using=SPARSE) if plan.sparse is not None else None
+        with_vector: Any = [DENSE] if plan.with_vectors else False
+        if plan.mode == "hybrid":
             request = qe.QueryRequest(
-                limit=limit,
+                limit=plan.limit,
                 prefetches=[
-                    qe.Prefetch(limit=candidates, query=dense_q, filter=edge_filter, params=params),
-                    qe.Prefetch(limit=candidates, query=sparse_q, filter=edge_filter, params=sparse_params),
+                    qe.Prefetch(limit=plan.candidates, query=dense, filter=edge_filter, params=params),
+                    qe.Prefetch(limit=plan.candidates, query=sparse, filter=edge_filter, params=sparse_params),
                 ],
                 query=qe.Fusion.Rrf(k=RRF_K),  # type: ignore[arg-type]  # stub lists Fusion, not Fusion.Rrf
-                filter=edge_filter,
-                with_payload=True,
-                with_vector=with_vector,
+                filter=edge_filter, with_payload=True, with_vector=with_vector,
             )
         else:
-            query = dense_q if mode == "dense" else sparse_q
-            if query is None:
-                raise ValueError(f"{mode} search needs its query vector")
             request = qe.QueryRequest(
-                limit=limit,
-                query=query,
-                filter=edge_filter,
-                params=params if mode == "dense" else sparse_params,
-                with_payload=True,
-                with_vector=with_vector,
+                limit=plan.limit, query=dense if plan.mode == "dense" else sparse, filter=edge_filter,
+                params=params if plan.mode == "dense" else sparse_params, with_payload=True, with_vector=with_vector,
             )
-        with self._lock.read():
-            points = self.shard.query(request)
-        return hits_from_payloads(
-            [(p.id, p.score, p.payload, _dense_of(p.vector)) for p in points]
-        )
+        return [(p.id, p.score, p.payload, _dense_of(p.vector)) for p in self.shard.query(request)]
 
 
 def _dense_of(vector: Any) -> list[float] | None:

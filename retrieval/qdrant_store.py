@@ -11,19 +11,18 @@ from typing import Any
 
 from qdrant_client import QdrantClient, models
 
-from retrieval.filters import FLOAT_FIELDS, KEYWORD_FIELDS, Cond, FilterSpec, ScopedFilter
-from retrieval.models import Chunk, SearchHit
+from retrieval.filters import FLOAT_FIELDS, KEYWORD_FIELDS, Cond, FilterSpec
 from retrieval.store import (
     DENSE,
+    RRF_K,
     SPARSE,
     PointData,
-    SearchMode,
+    QdrantStore,
+    SearchPlan,
     SparseVec,
     StoreUnavailable,
-    hits_from_payloads,
 )
 
-RRF_K = 60
 _UPSERT_BATCH = 256
 
 
@@ -46,7 +45,7 @@ def _client_sparse(vec: SparseVec) -> models.SparseVector:
     return models.SparseVector(indices=list(vec.indices), values=list(vec.values))
 
 
-class QdrantClientVectorStore:
+class QdrantClientVectorStore(QdrantStore):
     """:class:`retrieval.store.VectorStore` through qdrant-client."""
 
     def __init__(
@@ -110,18 +109,6 @@ class QdrantClientVectorStore:
     def optimize(self) -> None:
         """The server optimizes in the background; nothing to do."""
 
-    def _ids(self, spec: FilterSpec) -> set[str]:
-        ids: set[str] = set()
-        offset = None
-        while True:
-            records, offset = self._client.scroll(
-                self._collection, scroll_filter=to_client_filter(spec), limit=1000,
-                offset=offset, with_payload=False, with_vectors=False,
-            )
-            ids.update(str(r.id) for r in records)
-            if offset is None:
-                return ids
-
     def replace_document(self, tenant_id: str, document_id: str, points: Sequence[PointData]) -> int:
         doc = FilterSpec(
             must=(Cond("tenant_id", "eq", (tenant_id,)), Cond("document_id", "eq", (document_id,)))
@@ -160,76 +147,45 @@ class QdrantClientVectorStore:
     def set_payload_where(self, spec: FilterSpec, payload: dict[str, object]) -> None:
         self._client.set_payload(self._collection, payload=dict(payload), points=to_client_filter(spec), wait=True)
 
-    def scroll(self, spec: FilterSpec, limit: int = 10_000) -> list[tuple[str, Chunk]]:
-        out: list[tuple[str, Chunk]] = []
-        offset = None
-        while len(out) < limit:
-            records, offset = self._client.scroll(
-                self._collection, scroll_filter=to_client_filter(spec),
-                limit=min(1000, limit - len(out)), offset=offset, with_payload=True,
-            )
-            out.extend((str(r.id), Chunk.model_validate(r.payload or {})) for r in records)
-            if offset is None:
-                break
-        return out
+    # -- reads (search, scroll and count are QdrantStore's) --------------------------------
+    def _page(self, spec: FilterSpec, limit: int, offset: Any, with_payload: bool) -> tuple[list[Any], Any]:
+        records, next_offset = self._client.scroll(
+            self._collection, scroll_filter=to_client_filter(spec), limit=limit, offset=offset,
+            with_payload=with_payload, with_vectors=False,
+        )
+        return list(records), next_offset
 
-    def count(self, spec: FilterSpec | ScopedFilter) -> int:
-        flt = spec.spec if isinstance(spec, ScopedFilter) else spec
-        return int(self._client.count(self._collection, count_filter=to_client_filter(flt), exact=True).count)
+    def _count(self, spec: FilterSpec) -> int:
+        return int(self._client.count(self._collection, count_filter=to_client_filter(spec), exact=True).count)
 
-    def search(
-        self,
-        flt: ScopedFilter,
-        *,
-        dense: list[float] | None,
-        sparse: SparseVec | None,
-        mode: SearchMode,
-        limit: int,
-        candidates: int,
-        with_vectors: bool = False,
-    ) -> list[SearchHit]:
-        if not isinstance(flt, ScopedFilter):
-            raise TypeError("searches take a ScopedFilter built by retrieval.filters.build_filter")
-        qfilter = to_client_filter(flt.spec)
-        params = models.SearchParams(hnsw_ef=max(self._hnsw_ef, candidates))
-        # BM25's IDF over the caller's tenant only (see edge_store).
-        tenant_only = to_client_filter(FilterSpec(must=(Cond("tenant_id", "eq", (flt.tenant_id,)),)))
-        sparse_params = models.SearchParams(idf=models.IdfCorpusParams(corpus=tenant_only))
-        with_vectors_arg: Any = [DENSE] if with_vectors else False
-        if mode == "hybrid":
-            if dense is None or sparse is None:
-                raise ValueError("hybrid search needs both a dense and a sparse query vector")
+    def _query(self, plan: SearchPlan) -> list[tuple[object, float, dict | None, list[float] | None]]:
+        qfilter = to_client_filter(plan.filter)
+        params = models.SearchParams(hnsw_ef=plan.hnsw_ef)
+        sparse_params = models.SearchParams(idf=models.IdfCorpusParams(corpus=to_client_filter(plan.idf_corpus)))
+        with_vectors: Any = [DENSE] if plan.with_vectors else False
+        if plan.mode == "hybrid":
+            assert plan.dense is not None and plan.sparse is not None
             response = self._client.query_points(
                 self._collection,
                 prefetch=[
-                    models.Prefetch(query=list(dense), using=DENSE, limit=candidates, filter=qfilter, params=params),
-                    models.Prefetch(query=_client_sparse(sparse), using=SPARSE, limit=candidates, filter=qfilter,
-                                    params=sparse_params),
+                    models.Prefetch(query=list(plan.dense), using=DENSE, limit=plan.candidates, filter=qfilter,
+                                    params=params),
+                    models.Prefetch(query=_client_sparse(plan.sparse), using=SPARSE, limit=plan.candidates,
+                                    filter=qfilter, params=sparse_params),
                 ],
                 query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)),
-                query_filter=qfilter,
-                limit=limit,
-                with_payload=True,
-                with_vectors=with_vectors_arg,
+                query_filter=qfilter, limit=plan.limit, with_payload=True, with_vectors=with_vectors,
             )
         else:
-            query: Any = list(dense) if mode == "dense" and dense is not None else None
-            if mode == "sparse" and sparse is not None:
-                query = _client_sparse(sparse)
-            if query is None:
-                raise ValueError(f"{mode} search needs its query vector")
+            dense_mode = plan.mode == "dense"
+            query: Any = list(plan.dense or []) if dense_mode else _client_sparse(plan.sparse)  # type: ignore[arg-type]
             response = self._client.query_points(
-                self._collection,
-                query=query,
-                using=DENSE if mode == "dense" else SPARSE,
-                query_filter=qfilter,
-                limit=limit,
-                search_params=params if mode == "dense" else sparse_params,
-                with_payload=True,
-                with_vectors=with_vectors_arg,
+                self._collection, query=query, using=DENSE if dense_mode else SPARSE, query_filter=qfilter,
+                limit=plan.limit, search_params=params if dense_mode else sparse_params, with_payload=True,
+                with_vectors=with_vectors,
             )
-        rows: list[Any] = []
+        rows: list[tuple[object, float, dict | None, list[float] | None]] = []
         for p in response.points:
             vec = p.vector.get(DENSE) if isinstance(p.vector, dict) else None
             rows.append((p.id, p.score, p.payload, list(vec) if vec is not None else None))  # type: ignore[arg-type]
-        return hits_from_payloads(rows)
+        return rows

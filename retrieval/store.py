@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
-from retrieval.filters import FilterSpec, ScopedFilter
+from retrieval.filters import Cond, FilterSpec, ScopedFilter
 from retrieval.models import Chunk, SearchHit
 from retrieval.settings import VectorSettings, secret
 
@@ -124,6 +124,100 @@ class ReadWriteLock:
             with self._cond:
                 self._writer = False
                 self._cond.notify_all()
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """A checked search request, before a backend turns it into its own query objects."""
+
+    filter: FilterSpec
+    """Tenant + ACL + consent + scope, from the caller's :class:`ScopedFilter`."""
+    idf_corpus: FilterSpec
+    """BM25's IDF is computed over the caller's tenant only: another tenant's vocabulary must
+    not change this tenant's scores (nor hint at what it holds)."""
+    dense: list[float] | None
+    sparse: SparseVec | None
+    mode: SearchMode
+    limit: int
+    candidates: int
+    hnsw_ef: int
+    with_vectors: bool
+
+
+RRF_K = 60
+_PAGE = 1000
+
+
+class QdrantStore:
+    """What both Qdrant backends share above their vendor calls: the search contract (only a
+    :class:`ScopedFilter`, the vectors each mode needs, per-tenant IDF, prefetch + RRF for
+    hybrid), paged scrolls and counts. Subclasses implement ``_query``, ``_page`` and
+    ``_count``, and ``_reading`` when their reads need a lock."""
+
+    _hnsw_ef: int
+
+    def _query(self, plan: SearchPlan) -> list[tuple[object, float, dict | None, list[float] | None]]:
+        """Run the plan: (point id, score, payload, dense vector or None) per hit, best first."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _page(self, spec: FilterSpec, limit: int, offset: Any, with_payload: bool) -> tuple[list[Any], Any]:
+        """One scroll page: records (with ``id`` and ``payload``) and the next offset (None at the end)."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _count(self, spec: FilterSpec) -> int:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _reading(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def search(
+        self,
+        flt: ScopedFilter,
+        *,
+        dense: list[float] | None,
+        sparse: SparseVec | None,
+        mode: SearchMode,
+        limit: int,
+        candidates: int,
+        with_vectors: bool = False,
+    ) -> list[SearchHit]:
+        if not isinstance(flt, ScopedFilter):
+            raise TypeError("searches take a ScopedFilter built by retrieval.filters.build_filter")
+        if mode == "hybrid" and (dense is None or sparse is None):
+            raise ValueError("hybrid search needs both a dense and a sparse query vector")
+        if (mode == "dense" and dense is None) or (mode == "sparse" and sparse is None):
+            raise ValueError(f"{mode} search needs its query vector")
+        plan = SearchPlan(filter=flt.spec, idf_corpus=FilterSpec(must=(Cond("tenant_id", "eq", (flt.tenant_id,)),)),
+                          dense=dense, sparse=sparse, mode=mode, limit=limit, candidates=candidates,
+                          hnsw_ef=max(self._hnsw_ef, candidates), with_vectors=with_vectors)
+        with self._reading():
+            rows = self._query(plan)
+        return hits_from_payloads(rows)
+
+    def scroll(self, spec: FilterSpec, limit: int = 10_000) -> list[tuple[str, Chunk]]:
+        out: list[tuple[str, Chunk]] = []
+        offset = None
+        with self._reading():
+            while len(out) < limit:
+                records, offset = self._page(spec, min(_PAGE, limit - len(out)), offset, True)
+                out.extend((str(r.id), Chunk.model_validate(r.payload or {})) for r in records)
+                if offset is None:
+                    break
+        return out
+
+    def _ids(self, spec: FilterSpec) -> set[str]:
+        """Ids of every matching point (callers hold whatever lock their write needs)."""
+        ids: set[str] = set()
+        offset = None
+        while True:
+            records, offset = self._page(spec, _PAGE, offset, False)
+            ids.update(str(r.id) for r in records)
+            if offset is None:
+                return ids
+
+    def count(self, spec: FilterSpec | ScopedFilter) -> int:
+        with self._reading():
+            return self._count(spec.spec if isinstance(spec, ScopedFilter) else spec)
 
 
 def hits_from_payloads(

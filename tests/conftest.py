@@ -1,5 +1,6 @@
 """Shared fixtures: the real embedded stack (Qdrant Edge, SQLite, MiniLM) with a scripted
-chat model, the demo corpus ingested once per session, and the PostgreSQL server."""
+chat model, the demo corpus ingested once per session, an HTTP client on the app, the demo
+users as callers and as signed request headers, and the PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -17,8 +18,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from fastapi.testclient import TestClient  # noqa: E402
+
 from prompts.scripted import ScriptedChatModel, register_scripted  # noqa: E402
 from retrieval.embedder import SentenceTransformerEmbedder  # noqa: E402
+from retrieval.identity import Caller  # noqa: E402
+from service.app import create_app  # noqa: E402
+from service.auth import sign_user_context  # noqa: E402
 from service.container import Container  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
@@ -80,6 +86,36 @@ def demo_container(demo_dir: Path, tmp_path: Path, embedder: SentenceTransformer
     yield built
     built.close()
     shutil.rmtree(data_dir, ignore_errors=True)
+
+
+# The demo corpus's CRM users (ingest/demo_corpus), as agents of tenant "demo".
+MARIA = Caller(tenant_id="demo", user_id="u-maria", teams=("t-enterprise",))
+PRIYA = Caller(tenant_id="demo", user_id="u-priya", teams=("t-enterprise",))
+JAMES = Caller(tenant_id="demo", user_id="u-james", teams=("t-midmarket",))
+LENA = Caller(tenant_id="demo", user_id="u-lena", teams=("t-enterprise", "t-midmarket"))
+TOM = Caller(tenant_id="demo", user_id="u-tom", teams=("t-public-sector",))
+
+
+def auth_headers(container: Container, tenant: str = "demo", user: str = "u-maria",
+                 teams: tuple[str, ...] = ("t-enterprise",), role: str = "agent") -> dict[str, str]:
+    """A fresh API key of ``role`` plus a context for ``user`` signed with the tenant's secret."""
+    _, key = container.keys.create_key(tenant, role)  # type: ignore[arg-type]
+    context = sign_user_context(container.keys.signing_secret(tenant), user, list(teams))
+    return {"Authorization": f"Bearer {key}", "X-Sidekick-User": context}
+
+
+@pytest.fixture
+def app_container(demo_container: Container) -> Container:
+    """The container ``client`` serves: the demo stack. A module overrides this fixture to
+    serve another one (the empty stack, one with a prepared chat model...)."""
+    return demo_container
+
+
+@pytest.fixture
+def client(app_container: Container) -> Iterator[TestClient]:
+    """The app on ``app_container``, lifespan included."""
+    with TestClient(create_app(container=app_container)) as c:
+        yield c
 
 
 @contextmanager

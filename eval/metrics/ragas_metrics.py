@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 from ragas.embeddings.base import BaseRagasEmbedding
 from ragas.llms.base import InstructorBaseRagasLLM
 
-from prompts.chat import ChatModel, Usage
+from prompts.chat import ChatModel, Usage, strip_fences
 from retrieval.embedder import Embedder
 
 T = TypeVar("T", bound=BaseModel)
@@ -61,7 +61,7 @@ class ChatModelJudge(InstructorBaseRagasLLM):
             self.calls += 1
             self.usage = self.usage + result.usage
             try:
-                return response_model.model_validate_json(_strip_fences(result.text))
+                return response_model.model_validate_json(strip_fences(result.text))
             except ValidationError as exc:
                 problem = str(exc)[:200]
         raise JudgeFailed(f"{response_model.__name__}: {problem}")
@@ -186,11 +186,3 @@ class RagasScorer:
             jobs["context_recall"] = lambda: value(m["context_recall"].ascore(
                 user_input=s.user_input, retrieved_contexts=contexts, reference=s.reference))
         return jobs
-
-
-def _strip_fences(text: str) -> str:
-    text = text.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[1] if "\n" in text else text
-        text = text.rsplit("```", 1)[0]
-    return text.strip()

@@ -14,9 +14,7 @@ from retrieval.identity import Caller
 from retrieval.models import DocType
 from service.container import Container
 from tests.actions.test_summary import extractive
-
-MARIA = Caller(tenant_id="demo", user_id="u-maria", teams=("t-enterprise",))
-LENA = Caller(tenant_id="demo", user_id="u-lena", teams=("t-enterprise", "t-midmarket"))
+from tests.conftest import LENA, MARIA
 
 
 def summarise(container: Container, caller: Caller = MARIA, record: str = "account:ACME-001") -> Any:

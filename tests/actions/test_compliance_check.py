@@ -15,6 +15,7 @@ from guardrails.verdicts import ReasonCode
 from prompts.scripted import ScriptedChatModel
 from retrieval.identity import Caller
 from service.container import Container
+from tests.conftest import JAMES
 
 ROWS = {row["id"]: row for row in map(json.loads, (Path(__file__).resolve().parents[2] / "eval" / "datasets" /
                                                    "demo_compliance.jsonl").read_text().splitlines())}
@@ -26,7 +27,7 @@ def check(container: Container, row: dict[str, Any] | None = None, **inputs: Any
     if not chat._replies:
         chat.queue({"findings": []})
     who = Caller(tenant_id="demo", user_id=row["user"], teams=tuple(row["teams"])) if row else \
-        Caller(tenant_id="demo", user_id="u-james", teams=("t-midmarket",))
+        JAMES
     values = dict(row["inputs"], record=row["record"]) if row else inputs
     return ComplianceCheckAction().run(ComplianceInput(**values), ActionContext(caller=who, env=container.action_env))
 

@@ -12,10 +12,7 @@ from prompts.chat import ChatMessage
 from prompts.scripted import ScriptedChatModel
 from retrieval.identity import Caller
 from service.container import Container
-
-JAMES = Caller(tenant_id="demo", user_id="u-james", teams=("t-midmarket",))
-MARIA = Caller(tenant_id="demo", user_id="u-maria", teams=("t-enterprise",))
-TOM = Caller(tenant_id="demo", user_id="u-tom", teams=("t-public-sector",))
+from tests.conftest import JAMES, MARIA, TOM
 
 
 def draft(container: Container, caller: Caller = JAMES, **inputs: Any) -> Any:

@@ -14,11 +14,10 @@ from actions.field_fill import FieldFillAction, FieldFillInput, FieldSpec, coerc
 from guardrails.verdicts import ReasonCode
 from prompts.chat import ChatMessage
 from prompts.scripted import ScriptedChatModel
-from retrieval.identity import Caller
 from service.container import Container
 from tests.actions.test_summary import evidence_blocks
+from tests.conftest import MARIA
 
-MARIA = Caller(tenant_id="demo", user_id="u-maria", teams=("t-enterprise",))
 FIELDS = [
     {"name": "budget", "type": "currency", "description": "Customer's stated annual budget"},
     {"name": "decision_maker", "type": "text", "description": "Person who owns the buying decision"},

@@ -10,12 +10,13 @@ from prompts.scripted import ScriptedChatModel
 from retrieval.identity import Caller
 from service.container import Container
 from tests.actions.test_summary import extractive
+from tests.conftest import JAMES, MARIA
 from tests.guardrails.test_pipeline import ATTACKS, MANIFEST, planted  # noqa: F401 - planted is a fixture
 
 CASES = [
-    ("account:ACME-001", Caller(tenant_id="demo", user_id="u-maria", teams=("t-enterprise",))),
-    ("account:GLOBEX-002", Caller(tenant_id="demo", user_id="u-james", teams=("t-midmarket",))),
-    ("account:NORTHWIND-005", Caller(tenant_id="demo", user_id="u-james", teams=("t-midmarket",))),
+    ("account:ACME-001", MARIA),
+    ("account:GLOBEX-002", JAMES),
+    ("account:NORTHWIND-005", JAMES),
 ]
 
 

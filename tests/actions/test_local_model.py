@@ -8,8 +8,8 @@ from actions.base import ActionContext
 from actions.summary import SummaryAction, SummaryInput
 from prompts.chat import LlamaCppChatModel
 from prompts.local_model import MODEL_NAME, assemble_packaged_model, packaged_model_available
-from retrieval.identity import Caller
 from service.container import Container
+from tests.conftest import MARIA
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,7 @@ def test_grammar_constrained_json(local_model: LlamaCppChatModel) -> None:
 def test_summary_with_the_real_model(demo_container: Container, local_model: LlamaCppChatModel) -> None:
     demo_container._chat = local_model
     demo_container.__dict__.pop("action_env", None)
-    ctx = ActionContext(caller=Caller(tenant_id="demo", user_id="u-maria", teams=("t-enterprise",)),
+    ctx = ActionContext(caller=MARIA,
                         env=demo_container.action_env)
     response = SummaryAction().run(SummaryInput(record="account:ACME-001", max_bullets=3), ctx)
     out = response.output

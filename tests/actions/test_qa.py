@@ -15,9 +15,7 @@ from retrieval.filters import admin_filter
 from retrieval.identity import Caller
 from service.container import Container
 from tests.actions.test_summary import evidence_blocks
-
-PRIYA = Caller(tenant_id="demo", user_id="u-priya", teams=("t-enterprise",))
-JAMES = Caller(tenant_id="demo", user_id="u-james", teams=("t-midmarket",))
+from tests.conftest import JAMES, MARIA, PRIYA
 
 
 def quoting(keyword: str):  # type: ignore[no-untyped-def]
@@ -79,7 +77,7 @@ def test_records_the_caller_may_not_see_are_never_evidence(demo_container: Conta
     ask(demo_container, "What discount did Acme Logistics get on its fleet-wide deal?", JAMES)
     prompt = chat.calls[-1]["messages"][-1]["content"]
     assert "ACME-001" not in prompt and "$325,620" not in prompt  # Acme is t-enterprise's, James is midmarket
-    maria = Caller(tenant_id="demo", user_id="u-maria", teams=("t-enterprise",))
+    maria = MARIA
     answer = ask(demo_container, "What discount did Acme get?", maria, record="opportunity:OPP-1001").output
     assert answer.answerable and "approved" in answer.answer.lower()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +22,8 @@ from service.app import create_app
 from service.audit import AuditRow
 from service.container import Container
 from tests.actions.test_qa import quoting
-from tests.conftest import copy_demo_stack, make_settings
+from tests.conftest import auth_headers, copy_demo_stack, make_settings
 from tests.prompts.test_chat import Endpoint
-from tests.service.test_api import headers
-
-
-@pytest.fixture
-def client(demo_container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container=demo_container)) as c:
-        yield c
 
 
 def events(client: TestClient, path: str, body: dict[str, Any], hdrs: dict[str, str]) -> list[tuple[str, Any]]:
@@ -47,7 +39,7 @@ def events(client: TestClient, path: str, body: dict[str, Any], hdrs: dict[str, 
 
 def test_qa_streams_tokens_then_the_envelope(client: TestClient, demo_container: Container) -> None:
     demo_container.chat.responder = quoting("requests per minute")  # type: ignore[attr-defined]
-    hdrs = headers(demo_container, "u-priya")
+    hdrs = auth_headers(demo_container, user="u-priya")
     got = events(client, "/v1/actions/qa/stream", {"question": "What is the Enterprise API rate limit?"}, hdrs)
     kinds = [k for k, _ in got]
     assert kinds[0] == "meta" and kinds[-1] == "done" and kinds.count("token") >= 3
@@ -66,7 +58,7 @@ def test_qa_streams_tokens_then_the_envelope(client: TestClient, demo_container:
 
 
 def test_stream_failures_are_error_events_and_audited(client: TestClient, demo_container: Container) -> None:
-    hdrs = headers(demo_container, "u-priya")  # the scripted model has nothing queued: it fails
+    hdrs = auth_headers(demo_container, user="u-priya")  # the scripted model has nothing queued: it fails
     got = events(client, "/v1/actions/qa/stream", {"question": "How are webhooks retried?"}, hdrs)
     assert [k for k, _ in got] == ["meta", "error"]
     assert got[-1][1]["type"].endswith("/model-error") and got[-1][1]["status"] == 502
@@ -80,7 +72,7 @@ def test_stream_failures_are_error_events_and_audited(client: TestClient, demo_c
 
 
 def test_refused_email_streams_no_tokens(client: TestClient, demo_container: Container) -> None:
-    hdrs = headers(demo_container, "u-james", ["t-midmarket"])
+    hdrs = auth_headers(demo_container, user="u-james", teams=("t-midmarket",))
     got = events(client, "/v1/actions/email_draft/stream", {"contact_id": "C-203", "tone": "friendly"}, hdrs)
     assert [k for k, _ in got] == ["meta", "done"]
     assert got[-1][1]["output"]["refused"] is True and got[-1][1]["review_flags"][0]["code"] == "no_evidence"
@@ -144,7 +136,7 @@ def test_pii_is_masked_on_the_streamed_path_and_restored_in_every_delta(
     try:
         with TestClient(create_app(container=container)) as client:
             got = events(client, "/v1/actions/qa/stream", {"question": "What is Greg Novak's email address?",
-                                                             "record": "account:ACME-001"}, headers(container))
+                                                             "record": "account:ACME-001"}, auth_headers(container))
     finally:
         container.close()
         endpoint.server.shutdown()

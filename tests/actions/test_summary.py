@@ -14,8 +14,8 @@ from prompts.chat import ChatMessage
 from prompts.scripted import ScriptedChatModel
 from retrieval.identity import Caller
 from service.container import Container
+from tests.conftest import MARIA, TOM
 
-MARIA = Caller(tenant_id="demo", user_id="u-maria", teams=("t-enterprise",))
 EVIDENCE = re.compile(r'<evidence id="(E\d+)"[^>]*>\n(.*?)\n</evidence>', re.S)
 
 
@@ -88,7 +88,7 @@ def test_record_outside_the_callers_acl_gives_no_evidence_and_no_model_call(demo
     assert response.output.key_facts == []
     assert [f.code for f in response.review_flags] == [ReasonCode.NO_EVIDENCE]
     assert chat.calls == []
-    tom = Caller(tenant_id="demo", user_id="u-tom", teams=("t-public-sector",))
+    tom = TOM
     chat.responder = extractive
     assert run(demo_container, "account:UMBRELLA-004", tom).citations
 

@@ -7,58 +7,36 @@ publishes it, and the next action call's envelope names the new version."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from prompts.extractive import ExtractiveChatModel
 from retrieval.embedder import SentenceTransformerEmbedder
-from service.app import create_app
-from service.auth import sign_user_context
 from service.container import Container
-from tests.conftest import REPO, copy_demo_stack, make_settings
+from tests.browser.conftest import serve
+from tests.conftest import REPO, auth_headers, copy_demo_stack, make_settings
 
 pytestmark = pytest.mark.browser
 
 SHOTS = REPO / "test-artifacts" / "prompt-builder"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def service(demo_dir: Path, tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[tuple[str, Container]]:
-    """The real app on a free port (uvicorn in a thread) over a private copy of the demo corpus."""
+    """The real app on a free port over a private copy of the demo corpus."""
     data_dir = copy_demo_stack(demo_dir, tmp_path / "data")
     container = Container(make_settings(data_dir), chat=ExtractiveChatModel(), embedder=embedder)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(container=container), host="127.0.0.1", port=port,
-                                          log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the service did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", container
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(container) as url:
+        yield url, container
     container.close()
 
 
 def test_admin_edits_previews_and_publishes_a_prompt(service: tuple[str, Container], browser: object) -> None:
     base, container = service
     _, admin_key = container.keys.create_key("demo", "admin")
-    _, agent_key = container.keys.create_key("demo", "agent")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
     page.on("dialog", lambda dialog: dialog.accept())
@@ -106,9 +84,8 @@ def test_admin_edits_previews_and_publishes_a_prompt(service: tuple[str, Contain
     assert page.text_content("#editing-state") == "published"
     page.screenshot(path=str(SHOTS / "3-published.png"), full_page=True)
 
-    context = sign_user_context(container.keys.signing_secret("demo"), "u-maria", ["t-enterprise"])
     response = httpx.post(f"{base}/v1/actions/summary", json={"record": "account:ACME-001"}, timeout=60,
-                          headers={"Authorization": f"Bearer {agent_key}", "X-Sidekick-User": context})
+                          headers=auth_headers(container))  # Maria, an agent
     assert response.status_code == 200, response.text
     assert response.json()["prompt"] == {"name": "summary", "version": 2}
     page.close()

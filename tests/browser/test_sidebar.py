@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from retrieval.identity import Caller
 from service.audit import AuditQuery
 from service.container import Container
 from service.reviews import ReviewQueue
+from tests.conftest import MARIA
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +21,6 @@ PLANTED_DRAFT = ("Hi Dana,\n\nWith route optimisation and Driver Coaching, Helio
                  "Best,\nMaria")
 
 
-MARIA = Caller(tenant_id="demo", user_id="u-maria", teams=("t-enterprise",), role="agent")
 
 
 def open_record(page: Any, user: str = "u-maria", record: str = "account:ACME-001") -> Any:

@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
 from service.auth import sign_user_context
 from service.container import Container
 from tests.actions.test_summary import extractive
-
-
-@pytest.fixture
-def client(demo_container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container=demo_container)) as c:
-        yield c
-
-
-def headers(
-    container: Container, user: str = "u-maria", teams: list[str] | None = None, role: str = "agent"
-) -> dict[str, str]:
-    _, key = container.keys.create_key("demo", role)  # type: ignore[arg-type]
-    context = sign_user_context(container.keys.signing_secret("demo"), user, teams or ["t-enterprise"])
-    return {"Authorization": f"Bearer {key}", "X-Sidekick-User": context}
+from tests.conftest import auth_headers
 
 
 def test_health_and_readiness(client: TestClient) -> None:
@@ -41,7 +25,7 @@ def test_v1_routes_require_credentials(client: TestClient, demo_container: Conta
     assert missing.status_code == 401
     assert missing.headers["content-type"] == "application/problem+json"
     assert missing.json()["type"].endswith("/unauthorized")
-    good = headers(demo_container)
+    good = auth_headers(demo_container)
     forged = dict(good, **{"X-Sidekick-User": good["X-Sidekick-User"][:-2] + "00"})
     assert client.post("/v1/actions/summary", json=body, headers=forged).status_code == 401
     bad_key = dict(good, Authorization="Bearer sk_nope_nope")
@@ -50,7 +34,8 @@ def test_v1_routes_require_credentials(client: TestClient, demo_container: Conta
 
 def test_summary_route_returns_the_envelope_and_audits(client: TestClient, demo_container: Container) -> None:
     demo_container.chat.responder = extractive  # type: ignore[attr-defined]
-    response = client.post("/v1/actions/summary", json={"record": "account:ACME-001"}, headers=headers(demo_container))
+    response = client.post("/v1/actions/summary", json={"record": "account:ACME-001"},
+                           headers=auth_headers(demo_container))
     assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) >= {"id", "output", "citations", "review_flags", "prompt", "model", "usage", "latency_ms"}
@@ -66,7 +51,7 @@ def test_summary_route_returns_the_envelope_and_audits(client: TestClient, demo_
 
 
 def test_bad_input_is_problem_json(client: TestClient, demo_container: Container) -> None:
-    h = headers(demo_container)
+    h = auth_headers(demo_container)
     for body in ({"record": "acct ACME"}, {"record": "account:ACME-001", "surprise": 1}, {}):
         response = client.post("/v1/actions/summary", content=json.dumps(body), headers=h)
         assert response.status_code == 422, body
@@ -74,7 +59,7 @@ def test_bad_input_is_problem_json(client: TestClient, demo_container: Container
 
 
 def test_record_header_respects_visibility(client: TestClient, demo_container: Container) -> None:
-    h = headers(demo_container)
+    h = auth_headers(demo_container)
     acme = client.get("/v1/records/account:ACME-001", headers=h)
     assert acme.status_code == 200 and acme.json()["name"] == "Acme Logistics"
     assert client.get("/v1/records/account:UMBRELLA-004", headers=h).status_code == 403
@@ -83,15 +68,15 @@ def test_record_header_respects_visibility(client: TestClient, demo_container: C
 
 def test_record_contacts_list_who_may_be_emailed(client: TestClient, demo_container: Container) -> None:
     """The recipient picker: the account's contacts the caller may see, with outreach consent."""
-    priya = headers(demo_container, "u-priya")  # Maria's teammate: sees Acme through the team
+    priya = auth_headers(demo_container, user="u-priya")  # Maria's teammate: sees Acme through the team
     contacts = client.get("/v1/records/opportunity:OPP-1001/contacts", headers=priya).json()
     assert [c["name"] for c in contacts] == ["Dana Whitfield", "Greg Novak", "Karen Liu", "Raj Patel"]
     assert contacts[1] == {"ref": "contact:C-104", "id": "C-104", "name": "Greg Novak",
                            "title": "Procurement Manager", "outreach": True}
-    initech = client.get("/v1/records/account:INITECH-003/contacts", headers=headers(demo_container)).json()
+    initech = client.get("/v1/records/account:INITECH-003/contacts", headers=auth_headers(demo_container)).json()
     assert {c["id"]: c["outreach"] for c in initech}["C-304"] is False  # never consented
     assert client.get("/v1/records/account:UMBRELLA-004/contacts", headers=priya).status_code == 403
-    tom = headers(demo_container, "u-tom", ["t-public-sector"])
+    tom = auth_headers(demo_container, user="u-tom", teams=("t-public-sector",))
     assert len(client.get("/v1/records/contact:C-402/contacts", headers=tom).json()) == 3
     assert client.get("/v1/records/oops/contacts", headers=tom).status_code == 400
 
@@ -108,7 +93,7 @@ def test_sidebar_session_exchange(client: TestClient, demo_container: Container)
 
 
 def test_search_route_is_filtered(client: TestClient, demo_container: Container) -> None:
-    maria = client.post("/v1/search", json={"query": "Umbrella municipal RFP"}, headers=headers(demo_container))
+    maria = client.post("/v1/search", json={"query": "Umbrella municipal RFP"}, headers=auth_headers(demo_container))
     assert maria.status_code == 200
     assert all(
         "UMBRELLA" not in (h["citation"]["document_id"] + h["text"])
@@ -118,9 +103,9 @@ def test_search_route_is_filtered(client: TestClient, demo_container: Container)
     tom = client.post(
         "/v1/search",
         json={"query": "Umbrella municipal RFP", "record": "account:UMBRELLA-004"},
-        headers=headers(demo_container, "u-tom", ["t-public-sector"]),
+        headers=auth_headers(demo_container, user="u-tom", teams=("t-public-sector",)),
     )
     assert tom.json()["hits"]
     invented = client.post("/v1/search", json={"query": "Acme", "purpose": "marketing"},
-                           headers=headers(demo_container))
+                           headers=auth_headers(demo_container))
     assert invented.status_code == 422 and "unknown purpose" in invented.text

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
-from service.auth import sign_user_context
 from service.container import Container
+from tests.conftest import auth_headers
 
 
 @pytest.fixture
-def client(container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container=container)) as c:
-        yield c
+def app_container(container: Container) -> Container:
+    """The HTTP tests here run on the empty stack."""
+    return container
 
 
 def auth(container: Container, role: str = "admin") -> dict[str, str]:
-    _, key = container.keys.create_key("acme", role)  # type: ignore[arg-type]
-    ctx = sign_user_context(container.keys.signing_secret("acme"), "u-admin", ["t-ops"])
-    return {"Authorization": f"Bearer {key}", "X-Sidekick-User": ctx}
+    return auth_headers(container, tenant="acme", user="u-admin", teams=("t-ops",), role=role)
 
 
 NOTE = b"Call with Dana: they want route optimisation for 420 trucks and asked about SSO."

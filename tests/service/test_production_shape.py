@@ -23,9 +23,8 @@ from service.app import create_app
 from service.audit import AuditRow
 from service.container import Container
 from service.settings import Settings
-from tests.conftest import DEMO_CORPUS, REPO, postgres_schema_url
+from tests.conftest import DEMO_CORPUS, REPO, auth_headers, postgres_schema_url
 from tests.prompts.test_chat import Endpoint
-from tests.service.test_api import headers
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 STAGES = set(re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", (REPO / "service" / "Dockerfile").read_text(), re.M | re.I))
@@ -94,7 +93,7 @@ def test_the_production_backends_ingest_and_answer_end_to_end(tmp_path: Path,
             report = container.ingestor.ingest_paths("demo", [DEMO_CORPUS / "docs"], root=DEMO_CORPUS)
             assert report.count("added") > 0 and report.count("failed") == 0
             with TestClient(create_app(container=container)) as client:
-                hdrs = headers(container, "u-priya")
+                hdrs = auth_headers(container, user="u-priya")
                 answer = client.post("/v1/actions/qa", json={"question": "What is the Enterprise API rate limit?"},
                                      headers=hdrs)
                 assert client.get("/readyz").json()["status"] == "ready"

@@ -12,11 +12,9 @@ from sqlalchemy import select
 
 from prompts.extractive import ExtractiveChatModel
 from retrieval.embedder import SentenceTransformerEmbedder
-from service.app import create_app
 from service.audit import AuditRow
-from service.auth import sign_user_context
 from service.container import Container
-from tests.conftest import copy_demo_stack, make_settings
+from tests.conftest import auth_headers, copy_demo_stack, make_settings
 
 BASE = "/v1/admin/prompts"
 
@@ -30,20 +28,13 @@ def builder(demo_dir: Path, tmp_path: Path, embedder: SentenceTransformerEmbedde
 
 
 @pytest.fixture
-def client(builder: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container=builder)) as c:
-        yield c
+def app_container(builder: Container) -> Container:
+    return builder
 
 
 def key(container: Container, role: str = "admin", tenant: str = "demo") -> dict[str, str]:
     _, secret = container.keys.create_key(tenant, role)  # type: ignore[arg-type]
     return {"Authorization": f"Bearer {secret}"}
-
-
-def agent(container: Container) -> dict[str, str]:
-    headers = key(container, "agent")  # creates the tenant (and its signing secret) if needed
-    context = sign_user_context(container.keys.signing_secret("demo"), "u-maria", ["t-enterprise"])
-    return {**headers, "X-Sidekick-User": context}
 
 
 def new_draft(client: TestClient, admin: dict[str, str], name: str = "summary") -> dict[str, Any]:
@@ -59,7 +50,7 @@ def audit_events(container: Container, prefix: str) -> list[AuditRow]:
 
 def test_admin_routes_need_the_admin_role(client: TestClient, builder: Container) -> None:
     assert client.get(BASE).status_code == 401
-    denied = client.get(BASE, headers=agent(builder))
+    denied = client.get(BASE, headers=auth_headers(builder))
     assert denied.status_code == 403
     assert denied.json()["type"].endswith("/forbidden")
     listing = client.get(BASE, headers=key(builder))
@@ -86,19 +77,19 @@ def test_edit_publish_and_the_next_action_call_uses_the_new_version(client: Test
     assert saved.status_code == 200, saved.text
     assert saved.json()["note"] == "CFO tone"
 
-    before = client.post("/v1/actions/summary", json={"record": "account:ACME-001"}, headers=agent(builder))
+    before = client.post("/v1/actions/summary", json={"record": "account:ACME-001"}, headers=auth_headers(builder))
     assert before.json()["prompt"] == {"name": "summary", "version": 1}
 
     published = client.post(f"{url}/publish", json={"note": "go"}, headers=admin)
     assert published.status_code == 200, published.text
     assert published.json()["replaced_version"] == 1
-    after = client.post("/v1/actions/summary", json={"record": "account:ACME-001"}, headers=agent(builder))
+    after = client.post("/v1/actions/summary", json={"record": "account:ACME-001"}, headers=auth_headers(builder))
     assert after.status_code == 200
     assert after.json()["prompt"] == {"name": "summary", "version": draft["version"]}
 
     rolled = client.post(f"{BASE}/summary/versions/1/rollback", headers=admin)
     assert rolled.status_code == 200 and rolled.json()["replaced_version"] == draft["version"]
-    again = client.post("/v1/actions/summary", json={"record": "account:ACME-001"}, headers=agent(builder))
+    again = client.post("/v1/actions/summary", json={"record": "account:ACME-001"}, headers=auth_headers(builder))
     assert again.json()["prompt"]["version"] == 1
 
     events = [(r.event, r.prompt_version) for r in audit_events(builder, "prompt:")]

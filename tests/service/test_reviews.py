@@ -4,7 +4,6 @@ audited, and exported as eval feedback rows."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,28 +13,13 @@ from sqlalchemy import select
 from actions.registry import ACTIONS
 from actions.summary import SummaryInput
 from retrieval.identity import Caller
-from service.app import create_app
 from service.audit import AuditRow
-from service.auth import sign_user_context
 from service.container import Container
 from service.reviews import ReviewQueue, export_feedback
 from tests.actions.test_summary import extractive
+from tests.conftest import MARIA, PRIYA, auth_headers
 
-MARIA = Caller(tenant_id="demo", user_id="u-maria", teams=("t-enterprise",))
-PRIYA = Caller(tenant_id="demo", user_id="u-priya", teams=("t-enterprise",))
 DATASET_KEYS = {"id", "action", "tenant", "user", "teams", "record", "inputs", "reference", "relevant_doc_ids", "notes"}
-
-
-@pytest.fixture
-def client(demo_container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container=demo_container)) as c:
-        yield c
-
-
-def headers(container: Container, user: str, role: str = "agent", tenant: str = "demo") -> dict[str, str]:
-    _, key = container.keys.create_key(tenant, role)  # type: ignore[arg-type]
-    context = sign_user_context(container.keys.signing_secret(tenant), user, ["t-enterprise"])
-    return {"Authorization": f"Bearer {key}", "X-Sidekick-User": context}
 
 
 def flagged_item(container: Container, caller: Caller = MARIA, record: str = "account:ACME-001") -> str:
@@ -65,7 +49,7 @@ def test_unflagged_results_are_not_queued(demo_container: Container) -> None:
 def test_agent_sees_and_decides_only_their_own_items(client: TestClient, demo_container: Container) -> None:
     mine = flagged_item(demo_container)
     theirs = flagged_item(demo_container, PRIYA)
-    maria = headers(demo_container, "u-maria")
+    maria = auth_headers(demo_container, user="u-maria")
     page = client.get("/v1/reviews", headers=maria).json()
     assert page["total"] == 1 and [i["id"] for i in page["items"]] == [mine]
     item = client.get(f"/v1/reviews/{mine}", headers=maria).json()
@@ -86,7 +70,7 @@ def test_admin_sees_the_tenant_other_tenants_and_evaluators_see_nothing(
         client: TestClient, demo_container: Container) -> None:
     first = flagged_item(demo_container)
     second = flagged_item(demo_container, PRIYA, "account:INITECH-003")
-    admin = headers(demo_container, "u-lena", role="admin")
+    admin = auth_headers(demo_container, user="u-lena", role="admin")
     page = client.get("/v1/reviews", headers=admin).json()
     assert {i["id"] for i in page["items"]} == {first, second}
     assert client.get("/v1/reviews?record=account:INITECH-003", headers=admin).json()["total"] == 1
@@ -94,11 +78,11 @@ def test_admin_sees_the_tenant_other_tenants_and_evaluators_see_nothing(
     paged = client.get("/v1/reviews?limit=1&offset=1", headers=admin).json()
     assert paged["total"] == 2 and len(paged["items"]) == 1 and paged["items"][0]["id"] == first  # newest first
     assert client.get("/v1/reviews?limit=0", headers=admin).status_code == 422
-    outsider = headers(demo_container, "u-eve", role="admin", tenant="other")
+    outsider = auth_headers(demo_container, user="u-eve", role="admin", tenant="other")
     assert client.get("/v1/reviews", headers=outsider).json()["total"] == 0
     assert client.get(f"/v1/reviews/{first}", headers=outsider).status_code == 404
     assert client.post(f"/v1/reviews/{first}", headers=outsider, json={"decision": "approve"}).status_code == 404
-    evaluator = headers(demo_container, "u-eval", role="evaluator")
+    evaluator = auth_headers(demo_container, user="u-eval", role="evaluator")
     assert client.get("/v1/reviews", headers=evaluator).status_code == 403
     decided = client.post(f"/v1/reviews/{second}", headers=admin,
                           json={"decision": "reject", "comment": "invented a HIPAA certification"})
@@ -108,7 +92,7 @@ def test_admin_sees_the_tenant_other_tenants_and_evaluators_see_nothing(
 
 def test_decisions_are_validated_and_audited(client: TestClient, demo_container: Container) -> None:
     item_id = flagged_item(demo_container)
-    maria = headers(demo_container, "u-maria")
+    maria = auth_headers(demo_container, user="u-maria")
     for body in ({"decision": "edit"}, {"decision": "reject"}, {"decision": "approve", "edited_output": {}},
                  {"decision": "maybe"}, {"decision": "approve", "extra": 1}):
         bad = client.post(f"/v1/reviews/{item_id}", headers=maria, json=body)
@@ -130,7 +114,7 @@ def test_decisions_are_validated_and_audited(client: TestClient, demo_container:
 def test_feedback_export_has_the_eval_row_shape(client: TestClient, demo_container: Container) -> None:
     approved, edited, rejected, pending = (flagged_item(demo_container) for _ in range(4))
     queue = ReviewQueue(demo_container.sessions)
-    maria = headers(demo_container, "u-maria")
+    maria = auth_headers(demo_container, user="u-maria")
     client.post(f"/v1/reviews/{approved}", headers=maria, json={"decision": "approve"})
     output = queue.get("demo", edited).output  # type: ignore[union-attr]
     client.post(f"/v1/reviews/{edited}", headers=maria,

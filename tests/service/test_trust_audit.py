@@ -7,19 +7,16 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, update
 
-from service.app import create_app
 from service.audit import AUDIT_COLUMNS, AuditImmutable, AuditLog, AuditQuery, AuditRow
 from service.container import Container
 from service.db import create_schema, make_engine, make_sessions
-from tests.conftest import postgres_schema_url
-from tests.service.test_trust_auth import auth_headers
+from tests.conftest import auth_headers, postgres_schema_url
 
 T0 = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 
@@ -115,10 +112,10 @@ def test_audit_log_on_postgresql() -> None:
 
 # -- over HTTP ------------------------------------------------------------------------------
 @pytest.fixture
-def client(container: Container) -> Iterator[TestClient]:
+def app_container(container: Container) -> Container:
+    """The HTTP tests here run on the empty stack with a seeded audit trail."""
     seed(container.audit, "demo")
-    with TestClient(create_app(container=container)) as c:
-        yield c
+    return container
 
 
 def test_audit_route_filters_and_pages(client: TestClient, container: Container) -> None:

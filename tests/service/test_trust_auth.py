@@ -7,24 +7,15 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from service.app import create_app
 from service.auth import AuthError, caller_from_headers, sign_user_context, verify_user_context
 from service.container import Container
-
-
-def auth_headers(container: Container, tenant: str = "demo", user: str = "u-maria",
-                 teams: tuple[str, ...] = ("t-enterprise",), role: str = "agent") -> dict[str, str]:
-    """A fresh API key of ``role`` plus a context for ``user`` signed with the tenant's secret."""
-    _, key = container.keys.create_key(tenant, role)  # type: ignore[arg-type]
-    context = sign_user_context(container.keys.signing_secret(tenant), user, list(teams))
-    return {"Authorization": f"Bearer {key}", "X-Sidekick-User": context}
+from tests.conftest import auth_headers
 
 
 def signed(secret: str, claims: object) -> str:
@@ -34,9 +25,9 @@ def signed(secret: str, claims: object) -> str:
 
 
 @pytest.fixture
-def client(container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container=container)) as c:
-        yield c
+def app_container(container: Container) -> Container:
+    """The HTTP tests here run on the empty stack."""
+    return container
 
 
 def test_session_tokens_and_user_contexts_are_not_interchangeable(client: TestClient, container: Container) -> None:

@@ -7,7 +7,7 @@ with what to add to the tables below."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,12 +23,12 @@ from ingest.db import CrmRecordRow, DocumentRow
 from prompts.chat import ChatMessage
 from prompts.scripted import ScriptedChatModel
 from retrieval.filters import admin_filter
-from service.app import MAX_JSON_BODY, create_app
+from service.app import MAX_JSON_BODY
 from service.audit import AuditRow
 from service.container import Container
 from service.deps import require_admin
 from service.reviews import ReviewItemRow
-from tests.service.test_trust_auth import auth_headers
+from tests.conftest import auth_headers
 
 # -- samples ---------------------------------------------------------------------------------
 ACTION_INPUTS: dict[str, dict[str, Any]] = {
@@ -137,12 +137,12 @@ def generic_reply(messages: Sequence[ChatMessage], schema: dict[str, Any] | None
 
 
 @pytest.fixture
-def client(demo_container: Container) -> Iterator[TestClient]:
+def app_container(demo_container: Container) -> Container:
+    """The demo stack, its scripted model answering with ``generic_reply``."""
     chat = demo_container.chat
     assert isinstance(chat, ScriptedChatModel)
     chat.responder = generic_reply
-    with TestClient(create_app(container=demo_container)) as c:
-        yield c
+    return demo_container
 
 
 @pytest.fixture

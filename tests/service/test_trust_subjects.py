@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -18,14 +18,12 @@ from prompts.scripted import ScriptedChatModel
 from retrieval.filters import admin_filter
 from retrieval.models import Chunk
 from retrieval.records import StoredRecord
-from service.app import create_app
 from service.audit import AuditRow
 from service.container import Container
 from service.reviews import ReviewItemRow
 from service.subjects import Subject, build_redactor
 from tests.actions.test_summary import extractive
-from tests.conftest import DEMO_CORPUS
-from tests.service.test_trust_auth import auth_headers
+from tests.conftest import DEMO_CORPUS, auth_headers
 from tests.service.test_trust_routes import ACTION_INPUTS
 
 # Dana Whitfield (C-101, VP Operations at Acme) as she appears in the corpus.
@@ -63,12 +61,12 @@ def test_redactor_rules() -> None:
 
 
 @pytest.fixture
-def client(demo_container: Container) -> Iterator[TestClient]:
+def app_container(demo_container: Container) -> Container:
+    """The demo stack, its scripted model answering with ``reply``."""
     chat = demo_container.chat
     assert isinstance(chat, ScriptedChatModel)
     chat.responder = reply
-    with TestClient(create_app(container=demo_container)) as c:
-        yield c
+    return demo_container
 
 
 def points(container: Container) -> dict[str, Chunk]:
