@@ -22,8 +22,8 @@ from typing import Any, Literal
 from eval.gate import DEFAULT_GATE_FILE, check_gate, load_profile
 from eval.loaders import load_dataset, merge_sets
 from eval.metrics.ragas_metrics import RagasScorer
-from eval.results import CaseResult, RunResults, aggregate
-from eval.runner import EvalRunner, RunOptions, copy_prompts, prepare_collection, select_cases
+from eval.results import RunResults, aggregate
+from eval.runner import EvalRunner, Progress, RunOptions, copy_prompts, prepare_collection, select_cases
 from eval.runs import new_run_id, save_run
 from eval.stack import Stack, Stacks
 from prompts.chat import ChatModel
@@ -57,8 +57,6 @@ def pick_judge(stacks: Stacks, target: Stack, wanted: bool | None) -> ChatModel 
         return target.chat
     return stacks.judge()
 
-
-Progress = Callable[[int, int, CaseResult], None]
 
 
 def run_suite(stacks: Stacks, config: SuiteConfig, *, stack: Stack | None = None,

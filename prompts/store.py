@@ -9,7 +9,7 @@ earlier version. Every query is scoped by tenant, so one tenant's edits never re
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
@@ -22,7 +22,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from prompts.render_limits import LimitedEnvironment, RenderLimitExceeded
 from prompts.templates import MAX_RENDER_CHARS, PromptError, PromptTemplate, TemplateInvalid, default_templates
 
-State = Literal["draft", "published", "archived"]
 EDITABLE_FIELDS = ("description", "system", "user", "variables", "params", "output_schema")
 """What an admin may change in a draft; the name is fixed (actions look prompts up by it)."""
 
@@ -70,8 +69,6 @@ class PublishedPrompt:
         self.created_at = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
         self.template = PromptTemplate.model_validate(row.template)
 
-
-PromptVersion = PublishedPrompt
 
 
 _SAMPLES: dict[str, Any] = {"str": "sample text", "int": 3, "float": 0.5, "bool": True,

@@ -31,8 +31,6 @@ from prompts.chat import ChatModel, Usage, strip_fences
 from retrieval.embedder import Embedder
 
 T = TypeVar("T", bound=BaseModel)
-LLM_METRICS = ("faithfulness", "answer_relevancy", "context_precision", "context_recall")
-NON_LLM_METRICS = ("context_precision_nonllm", "context_recall_nonllm")
 
 
 class JudgeFailed(Exception):
