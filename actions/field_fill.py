@@ -21,14 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
-from actions.base import (
-    Action,
-    ActionContext,
-    ActionInput,
-    Outcome,
-    record_label,
-    render_evidence,
-)
+from actions.base import Action, ActionContext, ActionInput, Outcome, record_label, render_evidence
 from guardrails.verdicts import Decision, ReasonCode, Verdict
 from retrieval.models import Citation, RecordRef, SearchHit
 

@@ -6,14 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from actions.base import (
-    Action,
-    ActionContext,
-    ActionInput,
-    Outcome,
-    record_label,
-    render_evidence,
-)
+from actions.base import Action, ActionContext, ActionInput, Outcome, record_label, render_evidence
 from guardrails.grounding import Claim, verify_citations
 from retrieval.models import Citation, RecordRef
 

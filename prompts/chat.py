@@ -126,6 +126,33 @@ def strip_fences(text: str) -> str:
     return text.strip()
 
 
+class WholeReplyModel:
+    """Base of in-process models that compute a whole reply at once (the extractive baseline,
+    the scripted test double): ``complete`` adds usage and latency to ``reply``, ``stream``
+    hands its words out one at a time. Subclasses set ``name`` and implement ``reply``."""
+
+    name: str
+    remote = False
+
+    def reply(self, messages: Sequence[ChatMessage], json_schema: dict[str, Any] | None, max_tokens: int) -> str:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def ready(self) -> bool:
+        return True
+
+    def complete(self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float,
+                 json_schema: dict[str, Any] | None = None) -> ChatResult:
+        start = time.perf_counter()
+        text = self.reply(messages, json_schema, max_tokens)
+        return ChatResult(text=text, usage=count_usage(messages, text), model=self.name,
+                          latency_ms=(time.perf_counter() - start) * 1000, finish_reason="stop")
+
+    def stream(self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float) -> Iterator[str]:
+        words = self.reply(messages, None, max_tokens).split(" ")
+        for i, word in enumerate(words):
+            yield word if i == len(words) - 1 else word + " "
+
+
 class LlamaCppChatModel:
     """A GGUF model in-process. Loaded on first use (~2 s for the 1.1 GB default)."""
 

@@ -25,12 +25,11 @@ from __future__ import annotations
 import json
 import math
 import re
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from prompts.chat import ChatMessage, ChatResult, Usage, count_message_tokens
+from prompts.chat import ChatMessage, WholeReplyModel
 from prompts.extractive_reading import (
     DATE,
     NOT_FOUND_TEXT,
@@ -43,7 +42,6 @@ from prompts.extractive_reading import (
     typed_value,
 )
 from retrieval.text import content_words
-from retrieval.tokens import count_tokens
 
 _RISK = re.compile(r"\b(risk|concern|competit|block|delay|worr|objection|churn|cap|refus|legal|los[te]|expir|"
                    r"deadline|notice|threat|budget|not (?:yet )?approved|pushback|escalat)", re.I)
@@ -267,41 +265,19 @@ def _named(name: str, words: Sequence[str]) -> bool:
     return any(w in low for w in words)
 
 
-class ExtractiveChatModel:
+class ExtractiveChatModel(WholeReplyModel):
     """Deterministic, LLM-free chat model that quotes the prompt's evidence (see module doc)."""
-
-    remote = False
 
     def __init__(self, *, name: str = "extractive", max_items: int = 3, max_sentences: int = 3) -> None:
         self.name = name
         self._max_items = max_items
         self._max_sentences = max_sentences
 
-    def ready(self) -> bool:
-        return True
-
-    def reply(self, messages: Sequence[ChatMessage], json_schema: dict[str, Any] | None) -> str:
+    def reply(self, messages: Sequence[ChatMessage], json_schema: dict[str, Any] | None, max_tokens: int = 0) -> str:
+        """The reply: text following the prompt's cues, or JSON of ``json_schema`` (no token limit
+        applies: it writes only what the evidence gives)."""
         evidence = parse_prompt(messages)
         if json_schema is None:
             return text_reply(evidence, self._max_sentences)
         filler = _Filler(json_schema, evidence, self._max_items, self._max_sentences)
         return json.dumps(filler.value(json_schema, "root"), ensure_ascii=False)
-
-    def complete(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float,
-        json_schema: dict[str, Any] | None = None,
-    ) -> ChatResult:
-        start = time.perf_counter()
-        text = self.reply(messages, json_schema)
-        usage = Usage(prompt_tokens=count_message_tokens(messages), completion_tokens=count_tokens(text))
-        return ChatResult(text=text, usage=usage, model=self.name,
-                          latency_ms=(time.perf_counter() - start) * 1000, finish_reason="stop")
-
-    def stream(self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float) -> Iterator[str]:
-        words = self.reply(messages, None).split(" ")
-        for i, word in enumerate(words):
-            yield word if i == len(words) - 1 else word + " "

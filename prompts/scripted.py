@@ -9,23 +9,20 @@ reject that name."""
 from __future__ import annotations
 
 import json
-import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from prompts.chat import CHAT_MODELS, ChatError, ChatMessage, ChatModel, ChatResult, count_usage
+from prompts.chat import CHAT_MODELS, ChatError, ChatMessage, ChatModel, WholeReplyModel
 from prompts.settings import ChatSettings
 
 Responder = Callable[[Sequence[ChatMessage], dict[str, Any] | None], str]
 """Computes a reply from the messages and the JSON schema asked for (None for free text)."""
 
 
-class ScriptedChatModel:
+class ScriptedChatModel(WholeReplyModel):
     """Replays queued replies, then asks :attr:`responder`; records every call in :attr:`calls`."""
-
-    remote = False
 
     def __init__(self, replies: Sequence[str | dict[str, Any]] = (), *, responder: Responder | None = None,
                  name: str = "scripted") -> None:
@@ -40,38 +37,13 @@ class ScriptedChatModel:
     def queue(self, *replies: str | dict[str, Any]) -> None:
         self._replies.extend(r if isinstance(r, str) else json.dumps(r) for r in replies)
 
-    def _next(self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> str:
+    def reply(self, messages: Sequence[ChatMessage], json_schema: dict[str, Any] | None, max_tokens: int) -> str:
+        self.calls.append({"messages": list(messages), "json_schema": json_schema, "max_tokens": max_tokens})
         if self._replies:
             return self._replies.popleft()
         if self.responder is not None:
-            return self.responder(messages, schema)
+            return self.responder(messages, json_schema)
         raise ChatError("scripted model has no reply queued")
-
-    def ready(self) -> bool:
-        return True
-
-    def complete(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float,
-        json_schema: dict[str, Any] | None = None,
-    ) -> ChatResult:
-        start = time.perf_counter()
-        self.calls.append({"messages": list(messages), "json_schema": json_schema, "max_tokens": max_tokens})
-        text = self._next(messages, json_schema)
-        return ChatResult(text=text, usage=count_usage(messages, text), model=self.name,
-                          latency_ms=(time.perf_counter() - start) * 1000, finish_reason="stop")
-
-    def stream(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
-    ) -> Iterator[str]:
-        self.calls.append({"messages": list(messages), "json_schema": None, "max_tokens": max_tokens})
-        text = self._next(messages, None)
-        words = text.split(" ")
-        for i, word in enumerate(words):
-            yield word if i == len(words) - 1 else word + " "
 
 
 def _scripted(settings: ChatSettings, cache_dir: Path) -> ChatModel:

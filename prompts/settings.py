@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, field_validator
+from pydantic import SecretStr
 
-from retrieval.settings import Section, registered
+from retrieval.settings import Section
 
 
 class ChatSettings(Section):
@@ -30,9 +30,3 @@ class ChatSettings(Section):
     max_retries: int = 3
     seed: int = 7
 
-    @field_validator("backend")
-    @classmethod
-    def _registered(cls, value: str) -> str:
-        from prompts.chat import CHAT_MODELS
-
-        return registered("chat backend", value, CHAT_MODELS)

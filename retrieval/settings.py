@@ -3,8 +3,8 @@
 Plain models: the service's ``Settings`` nests them and reads them from ``SIDEKICK_*``
 variables; nothing here reads the environment. Each ``backend`` (and ``reranker``) is a
 name in its registry (:data:`retrieval.store.VECTOR_STORES`,
-:data:`retrieval.embedder.EMBEDDERS`, :data:`retrieval.rerank.RERANKERS`), checked when the
-settings are built; a new backend is one registration."""
+:data:`retrieval.embedder.EMBEDDERS`, :data:`retrieval.rerank.RERANKERS`); the service's
+settings check the names when they are built. A new backend is one registration."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 
 class Section(BaseModel):
@@ -40,12 +40,6 @@ class VectorSettings(Section):
     hnsw_ef: int = 256
     timeout_s: float = 10.0
 
-    @field_validator("backend")
-    @classmethod
-    def _registered(cls, value: str) -> str:
-        from retrieval.store import VECTOR_STORES
-
-        return registered("vector store", value, VECTOR_STORES)
 
 
 class EmbeddingSettings(Section):
@@ -60,12 +54,6 @@ class EmbeddingSettings(Section):
     batch_size: int = 64
     threads: int | None = None
 
-    @field_validator("backend")
-    @classmethod
-    def _registered(cls, value: str) -> str:
-        from retrieval.embedder import EMBEDDERS
-
-        return registered("embedding backend", value, EMBEDDERS)
 
 
 class RetrievalSettings(Section):
@@ -77,12 +65,6 @@ class RetrievalSettings(Section):
     mmr_lambda: float = 0.7
     context_tokens: int = 1800
 
-    @field_validator("reranker")
-    @classmethod
-    def _registered(cls, value: str) -> str:
-        from retrieval.rerank import RERANKERS
-
-        return registered("reranker", value, RERANKERS)
 
 
 def secret(value: SecretStr | None) -> str | None:

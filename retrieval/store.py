@@ -170,17 +170,8 @@ class QdrantStore:
     def _reading(self) -> AbstractContextManager[None]:
         return nullcontext()
 
-    def search(
-        self,
-        flt: ScopedFilter,
-        *,
-        dense: list[float] | None,
-        sparse: SparseVec | None,
-        mode: SearchMode,
-        limit: int,
-        candidates: int,
-        with_vectors: bool = False,
-    ) -> list[SearchHit]:
+    def search(self, flt: ScopedFilter, *, dense: list[float] | None, sparse: SparseVec | None, mode: SearchMode,
+               limit: int, candidates: int, with_vectors: bool = False) -> list[SearchHit]:
         if not isinstance(flt, ScopedFilter):
             raise TypeError("searches take a ScopedFilter built by retrieval.filters.build_filter")
         if mode == "hybrid" and (dense is None or sparse is None):

@@ -3,19 +3,23 @@
 Built by composition roots only (the app factory and the CLI), never at import time.
 Environment variables use the prefix ``SIDEKICK_`` and ``__`` between nested sections,
 for example ``SIDEKICK_VECTOR__BACKEND=qdrant`` or ``SIDEKICK_CHAT__BASE_URL=...``.
-The sections of backends live beside their registries (``retrieval.settings``,
-``prompts.settings``): a backend name is valid when it is registered.
+The sections of backends live with their packages (``retrieval.settings``,
+``prompts.settings``); a backend name is valid when it is registered.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from prompts.chat import CHAT_MODELS
 from prompts.settings import ChatSettings
-from retrieval.settings import EmbeddingSettings, RetrievalSettings, Section, VectorSettings
+from retrieval.embedder import EMBEDDERS
+from retrieval.rerank import RERANKERS
+from retrieval.settings import EmbeddingSettings, RetrievalSettings, Section, VectorSettings, registered
+from retrieval.store import VECTOR_STORES
 
 
 class DatabaseSettings(Section):
@@ -68,6 +72,15 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     sidebar: SidebarSettings = Field(default_factory=SidebarSettings)
+
+    @model_validator(mode="after")
+    def _backends_registered(self) -> Settings:
+        """Every backend named is registered (production registers no test doubles)."""
+        registered("chat backend", self.chat.backend, CHAT_MODELS)
+        registered("embedding backend", self.embedding.backend, EMBEDDERS)
+        registered("vector store", self.vector.backend, VECTOR_STORES)
+        registered("reranker", self.retrieval.reranker, RERANKERS)
+        return self
 
     @property
     def database_url(self) -> str:

@@ -20,6 +20,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from fastapi.testclient import TestClient  # noqa: E402
 
+from prompts.chat import ChatModel  # noqa: E402
 from prompts.scripted import ScriptedChatModel, register_scripted  # noqa: E402
 from retrieval.embedder import SentenceTransformerEmbedder  # noqa: E402
 from retrieval.identity import Caller  # noqa: E402
@@ -78,14 +79,20 @@ def copy_demo_stack(demo_dir: Path, data_dir: Path) -> Path:
     return data_dir
 
 
+def demo_stack(demo_dir: Path, data_dir: Path, embedder: SentenceTransformerEmbedder,
+               chat: ChatModel | None = None) -> Container:
+    """A container on a private copy of the ingested demo corpus (a fresh scripted model by default)."""
+    return Container(make_settings(copy_demo_stack(demo_dir, data_dir)), chat=chat or ScriptedChatModel(),
+                     embedder=embedder)
+
+
 @pytest.fixture
 def demo_container(demo_dir: Path, tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[Container]:
     """A private copy of the ingested demo stack, with a fresh scripted chat model."""
-    data_dir = copy_demo_stack(demo_dir, tmp_path / "data")
-    built = Container(make_settings(data_dir), chat=ScriptedChatModel(), embedder=embedder)
+    built = demo_stack(demo_dir, tmp_path / "data", embedder)
     yield built
     built.close()
-    shutil.rmtree(data_dir, ignore_errors=True)
+    shutil.rmtree(tmp_path / "data", ignore_errors=True)
 
 
 # The demo corpus's CRM users (ingest/demo_corpus), as agents of tenant "demo".
@@ -94,6 +101,13 @@ PRIYA = Caller(tenant_id="demo", user_id="u-priya", teams=("t-enterprise",))
 JAMES = Caller(tenant_id="demo", user_id="u-james", teams=("t-midmarket",))
 LENA = Caller(tenant_id="demo", user_id="u-lena", teams=("t-enterprise", "t-midmarket"))
 TOM = Caller(tenant_id="demo", user_id="u-tom", teams=("t-public-sector",))
+
+
+def scripted(container: Container) -> ScriptedChatModel:
+    """The container's scripted chat model, to queue replies or set its ``responder``."""
+    chat = container.chat
+    assert isinstance(chat, ScriptedChatModel)
+    return chat
 
 
 def auth_headers(container: Container, tenant: str = "demo", user: str = "u-maria",

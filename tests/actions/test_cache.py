@@ -9,12 +9,11 @@ from actions.base import ActionContext
 from actions.summary import SummaryAction, SummaryInput
 from ingest.documents import Segment, SourceDocument
 from ingest.loaders import LoadResult
-from prompts.scripted import ScriptedChatModel
 from retrieval.identity import Caller
 from retrieval.models import DocType
 from service.container import Container
 from tests.actions.test_summary import extractive
-from tests.conftest import LENA, MARIA
+from tests.conftest import LENA, MARIA, scripted
 
 
 def summarise(container: Container, caller: Caller = MARIA, record: str = "account:ACME-001") -> Any:
@@ -23,8 +22,7 @@ def summarise(container: Container, caller: Caller = MARIA, record: str = "accou
 
 
 def test_an_unchanged_record_answers_from_the_cache(demo_container: Container) -> None:
-    chat = demo_container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(demo_container)
     chat.responder = extractive
     first = summarise(demo_container)
     second = summarise(demo_container)
@@ -36,8 +34,7 @@ def test_an_unchanged_record_answers_from_the_cache(demo_container: Container) -
 
 
 def test_new_evidence_for_the_record_invalidates_it(demo_container: Container) -> None:
-    chat = demo_container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(demo_container)
     chat.responder = extractive
     summarise(demo_container)
     note = SourceDocument(
@@ -53,8 +50,7 @@ def test_new_evidence_for_the_record_invalidates_it(demo_container: Container) -
 
 
 def test_callers_who_see_other_evidence_do_not_share_replies(demo_container: Container) -> None:
-    chat = demo_container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(demo_container)
     chat.responder = extractive
     maria = summarise(demo_container, MARIA, "contact:C-104")
     lena = summarise(demo_container, LENA, "contact:C-104")  # N-012 about Greg is Maria's private note
@@ -64,8 +60,7 @@ def test_callers_who_see_other_evidence_do_not_share_replies(demo_container: Con
 
 
 def test_purge_removes_replies_built_on_erased_chunks(demo_container: Container) -> None:
-    chat = demo_container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(demo_container)
     chat.responder = extractive
     first = summarise(demo_container)
     cache = demo_container.action_env.cache

@@ -12,18 +12,16 @@ import pytest
 from actions.base import ActionContext
 from actions.compliance_check import ComplianceCheckAction, ComplianceInput
 from guardrails.verdicts import ReasonCode
-from prompts.scripted import ScriptedChatModel
 from retrieval.identity import Caller
 from service.container import Container
-from tests.conftest import JAMES
+from tests.conftest import JAMES, scripted
 
 ROWS = {row["id"]: row for row in map(json.loads, (Path(__file__).resolve().parents[2] / "eval" / "datasets" /
                                                    "demo_compliance.jsonl").read_text().splitlines())}
 
 
 def check(container: Container, row: dict[str, Any] | None = None, **inputs: Any) -> Any:
-    chat = container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(container)
     if not chat._replies:
         chat.queue({"findings": []})
     who = Caller(tenant_id="demo", user_id=row["user"], teams=tuple(row["teams"])) if row else \

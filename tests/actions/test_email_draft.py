@@ -9,10 +9,9 @@ from actions.base import ActionContext
 from actions.email_draft import EmailDraftAction, EmailDraftInput, split_email, unsupported_figures
 from guardrails.verdicts import ReasonCode
 from prompts.chat import ChatMessage
-from prompts.scripted import ScriptedChatModel
 from retrieval.identity import Caller
 from service.container import Container
-from tests.conftest import JAMES, MARIA, TOM
+from tests.conftest import JAMES, MARIA, TOM, scripted
 
 
 def draft(container: Container, caller: Caller = JAMES, **inputs: Any) -> Any:
@@ -21,8 +20,7 @@ def draft(container: Container, caller: Caller = JAMES, **inputs: Any) -> Any:
 
 
 def test_contact_without_outreach_consent_is_refused_without_a_model_call(demo_container: Container) -> None:
-    chat = demo_container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(demo_container)
     for contact, caller in (("C-203", JAMES), ("C-304", MARIA)):  # withdrew outreach / never consented
         response = draft(demo_container, caller, contact_id=contact, record="opportunity:OPP-1003")
         assert response.output.refused and response.output.body == "" and response.output.refusal_reason
@@ -31,8 +29,7 @@ def test_contact_without_outreach_consent_is_refused_without_a_model_call(demo_c
 
 
 def test_draft_is_parsed_and_checked_against_policy_and_evidence(demo_container: Container) -> None:
-    chat = demo_container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(demo_container)
     chat.queue(
         "Subject: Next steps after our pricing call\n\n"
         "Hi Marcus,\n\nThanks for the call. I'll come back to you by October 1 on the 30% request. "
@@ -58,8 +55,7 @@ def test_draft_is_parsed_and_checked_against_policy_and_evidence(demo_container:
 def test_quiet_period_allows_only_the_designated_procurement_contact(demo_container: Container) -> None:
     """Umbrella's RFP is in its quiet period: a draft to Patricia is refused before the model
     runs, citing the note that says so; a draft to Derek Hall, the designated contact, is written."""
-    chat = demo_container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(demo_container)
     refused = draft(demo_container, TOM, contact_id="C-401", record="opportunity:OPP-1006")
     out = refused.output
     assert out.refused and out.body == "" and chat.calls == []

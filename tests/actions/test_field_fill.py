@@ -13,10 +13,9 @@ from actions.base import ActionContext
 from actions.field_fill import FieldFillAction, FieldFillInput, FieldSpec, coerce, draft_schema
 from guardrails.verdicts import ReasonCode
 from prompts.chat import ChatMessage
-from prompts.scripted import ScriptedChatModel
 from service.container import Container
 from tests.actions.test_summary import evidence_blocks
-from tests.conftest import MARIA
+from tests.conftest import MARIA, scripted
 
 FIELDS = [
     {"name": "budget", "type": "currency", "description": "Customer's stated annual budget"},
@@ -53,8 +52,7 @@ def respond(messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> s
 
 
 def test_values_are_typed_and_backed_by_verbatim_spans(demo_container: Container) -> None:
-    chat = demo_container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(demo_container)
     chat.responder = respond
     ctx = ActionContext(caller=MARIA, env=demo_container.action_env)
     response = FieldFillAction().run(FieldFillInput(record="opportunity:OPP-1001", fields=FIELDS), ctx)  # type: ignore[arg-type]

@@ -6,11 +6,10 @@ import pytest
 
 from actions.registry import ACTIONS
 from guardrails.verdicts import ReasonCode
-from prompts.scripted import ScriptedChatModel
 from retrieval.identity import Caller
 from service.container import Container
 from tests.actions.test_summary import extractive
-from tests.conftest import JAMES, MARIA
+from tests.conftest import JAMES, MARIA, scripted
 from tests.guardrails.test_pipeline import ATTACKS, MANIFEST, planted  # noqa: F401 - planted is a fixture
 
 CASES = [
@@ -22,8 +21,7 @@ CASES = [
 
 @pytest.mark.parametrize("record,caller", CASES)
 def test_no_planted_instruction_reaches_the_model(planted: Container, record: str, caller: Caller) -> None:  # noqa: F811
-    chat = planted.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(planted)
     chat.responder = extractive
     chat.calls.clear()
     inputs = {

@@ -10,12 +10,11 @@ from actions.base import ActionContext
 from actions.qa import NOT_FOUND, QAAction, QAInput
 from guardrails.verdicts import ReasonCode
 from prompts.chat import ChatMessage
-from prompts.scripted import ScriptedChatModel
 from retrieval.filters import admin_filter
 from retrieval.identity import Caller
 from service.container import Container
 from tests.actions.test_summary import evidence_blocks
-from tests.conftest import JAMES, MARIA, PRIYA
+from tests.conftest import JAMES, MARIA, PRIYA, scripted
 
 
 def quoting(keyword: str):  # type: ignore[no-untyped-def]
@@ -37,8 +36,7 @@ def ask(container: Container, question: str, caller: Caller = PRIYA, **extra: An
 
 
 def test_answer_cites_the_chunk_it_quotes(demo_container: Container) -> None:
-    chat = demo_container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(demo_container)
     chat.responder = quoting("requests per minute")
     response = ask(demo_container, "What is the API rate limit on the Enterprise tier?")
     out = response.output
@@ -54,14 +52,13 @@ def test_answer_cites_the_chunk_it_quotes(demo_container: Container) -> None:
 
 
 def test_not_found_is_exact_and_unanswerable(demo_container: Container) -> None:
-    demo_container.chat.responder = lambda m, s: "not found in the sources"  # type: ignore[attr-defined]
+    scripted(demo_container).responder = lambda m, s: "not found in the sources"
     out = ask(demo_container, "Does Helio support IP allowlisting for API access?").output
     assert out.answer == NOT_FOUND and out.answerable is False and out.sources == []
 
 
 def test_uncited_and_unknown_labels_are_flagged(demo_container: Container) -> None:
-    chat = demo_container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(demo_container)
     chat.queue("Growth costs $59 per vehicle per month.", "Growth costs $59 per vehicle per month [E99].")
     first = ask(demo_container, "How much does the Growth tier cost?")
     assert [f.code for f in first.review_flags] == [ReasonCode.UNCITED_CLAIM]
@@ -71,8 +68,7 @@ def test_uncited_and_unknown_labels_are_flagged(demo_container: Container) -> No
 
 
 def test_records_the_caller_may_not_see_are_never_evidence(demo_container: Container) -> None:
-    chat = demo_container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(demo_container)
     chat.responder = quoting("approved")
     ask(demo_container, "What discount did Acme Logistics get on its fleet-wide deal?", JAMES)
     prompt = chat.calls[-1]["messages"][-1]["content"]
@@ -83,8 +79,7 @@ def test_records_the_caller_may_not_see_are_never_evidence(demo_container: Conta
 
 
 def test_no_evidence_means_no_model_call(container: Container) -> None:
-    chat = container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(container)
     response = ask(container, "Anything at all?")  # an empty tenant
     assert response.output.answer == NOT_FOUND and chat.calls == []
     assert [f.code for f in response.review_flags] == [ReasonCode.NO_EVIDENCE]

@@ -22,7 +22,7 @@ from service.app import create_app
 from service.audit import AuditRow
 from service.container import Container
 from tests.actions.test_qa import quoting
-from tests.conftest import auth_headers, copy_demo_stack, make_settings
+from tests.conftest import auth_headers, demo_stack, scripted
 from tests.prompts.test_chat import Endpoint
 
 
@@ -38,7 +38,7 @@ def events(client: TestClient, path: str, body: dict[str, Any], hdrs: dict[str, 
 
 
 def test_qa_streams_tokens_then_the_envelope(client: TestClient, demo_container: Container) -> None:
-    demo_container.chat.responder = quoting("requests per minute")  # type: ignore[attr-defined]
+    scripted(demo_container).responder = quoting("requests per minute")
     hdrs = auth_headers(demo_container, user="u-priya")
     got = events(client, "/v1/actions/qa/stream", {"question": "What is the Enterprise API rate limit?"}, hdrs)
     kinds = [k for k, _ in got]
@@ -132,7 +132,7 @@ def test_pii_is_masked_on_the_streamed_path_and_restored_in_every_delta(
 
     endpoint.responses = [(200, reply), (200, reply)]
     chat = OpenAIChatModel(model="m", base_url=endpoint.url, api_key="k", max_retries=0)
-    container = Container(make_settings(copy_demo_stack(demo_dir, tmp_path / "data")), chat=chat, embedder=embedder)
+    container = demo_stack(demo_dir, tmp_path / "data", embedder, chat=chat)
     try:
         with TestClient(create_app(container=container)) as client:
             got = events(client, "/v1/actions/qa/stream", {"question": "What is Greg Novak's email address?",

@@ -11,10 +11,9 @@ from actions.base import ActionContext
 from actions.summary import MAX_LABELS, SECTIONS, SummaryAction, SummaryInput
 from guardrails.verdicts import ReasonCode
 from prompts.chat import ChatMessage
-from prompts.scripted import ScriptedChatModel
 from retrieval.identity import Caller
 from service.container import Container
-from tests.conftest import MARIA, TOM
+from tests.conftest import MARIA, TOM, scripted
 
 EVIDENCE = re.compile(r'<evidence id="(E\d+)"[^>]*>\n(.*?)\n</evidence>', re.S)
 
@@ -48,8 +47,7 @@ def run(container: Container, record: str, caller: Caller = MARIA) -> Any:
 
 
 def test_summary_cites_retrieved_chunks_of_the_record(demo_container: Container) -> None:
-    chat = demo_container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(demo_container)
     chat.responder = extractive
     response = run(demo_container, "account:ACME-001")
     assert response.output.key_facts, "facts quoted from the evidence are kept"
@@ -73,7 +71,7 @@ def test_summary_cites_retrieved_chunks_of_the_record(demo_container: Container)
 
 
 def test_unsupported_and_unknown_citations_are_flagged(demo_container: Container) -> None:
-    demo_container.chat.responder = extractive  # type: ignore[attr-defined]
+    scripted(demo_container).responder = extractive
     response = run(demo_container, "account:ACME-001")
     codes = {f.code for f in response.review_flags}
     assert ReasonCode.LOW_GROUNDING in codes  # the invented deal
@@ -82,8 +80,7 @@ def test_unsupported_and_unknown_citations_are_flagged(demo_container: Container
 
 
 def test_record_outside_the_callers_acl_gives_no_evidence_and_no_model_call(demo_container: Container) -> None:
-    chat = demo_container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(demo_container)
     response = run(demo_container, "account:UMBRELLA-004")
     assert response.output.key_facts == []
     assert [f.code for f in response.review_flags] == [ReasonCode.NO_EVIDENCE]
@@ -94,8 +91,7 @@ def test_record_outside_the_callers_acl_gives_no_evidence_and_no_model_call(demo
 
 
 def test_the_model_is_held_to_max_bullets_by_the_schema(demo_container: Container) -> None:
-    chat = demo_container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(demo_container)
     chat.responder = extractive
     ctx = ActionContext(caller=MARIA, env=demo_container.action_env)
     SummaryAction().run(SummaryInput(record="account:ACME-001", max_bullets=2), ctx)

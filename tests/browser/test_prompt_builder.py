@@ -17,7 +17,7 @@ from prompts.extractive import ExtractiveChatModel
 from retrieval.embedder import SentenceTransformerEmbedder
 from service.container import Container
 from tests.browser.conftest import serve
-from tests.conftest import REPO, auth_headers, copy_demo_stack, make_settings
+from tests.conftest import REPO, auth_headers, demo_stack
 
 pytestmark = pytest.mark.browser
 
@@ -27,8 +27,7 @@ SHOTS = REPO / "test-artifacts" / "prompt-builder"
 @pytest.fixture
 def service(demo_dir: Path, tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[tuple[str, Container]]:
     """The real app on a free port over a private copy of the demo corpus."""
-    data_dir = copy_demo_stack(demo_dir, tmp_path / "data")
-    container = Container(make_settings(data_dir), chat=ExtractiveChatModel(), embedder=embedder)
+    container = demo_stack(demo_dir, tmp_path / "data", embedder, chat=ExtractiveChatModel())
     with serve(container) as url:
         yield url, container
     container.close()

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from service.auth import sign_user_context
 from service.container import Container
 from tests.actions.test_summary import extractive
-from tests.conftest import auth_headers
+from tests.conftest import auth_headers, scripted
 
 
 def test_health_and_readiness(client: TestClient) -> None:
@@ -33,7 +33,7 @@ def test_v1_routes_require_credentials(client: TestClient, demo_container: Conta
 
 
 def test_summary_route_returns_the_envelope_and_audits(client: TestClient, demo_container: Container) -> None:
-    demo_container.chat.responder = extractive  # type: ignore[attr-defined]
+    scripted(demo_container).responder = extractive
     response = client.post("/v1/actions/summary", json={"record": "account:ACME-001"},
                            headers=auth_headers(demo_container))
     assert response.status_code == 200, response.text

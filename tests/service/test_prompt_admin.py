@@ -14,15 +14,14 @@ from prompts.extractive import ExtractiveChatModel
 from retrieval.embedder import SentenceTransformerEmbedder
 from service.audit import AuditRow
 from service.container import Container
-from tests.conftest import auth_headers, copy_demo_stack, make_settings
+from tests.conftest import auth_headers, demo_stack
 
 BASE = "/v1/admin/prompts"
 
 
 @pytest.fixture
 def builder(demo_dir: Path, tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[Container]:
-    data_dir = copy_demo_stack(demo_dir, tmp_path / "data")
-    built = Container(make_settings(data_dir), chat=ExtractiveChatModel(), embedder=embedder)
+    built = demo_stack(demo_dir, tmp_path / "data", embedder, chat=ExtractiveChatModel())
     yield built
     built.close()
 

@@ -17,13 +17,13 @@ from service.audit import AuditRow
 from service.container import Container
 from service.reviews import ReviewQueue, export_feedback
 from tests.actions.test_summary import extractive
-from tests.conftest import MARIA, PRIYA, auth_headers
+from tests.conftest import MARIA, PRIYA, auth_headers, scripted
 
 DATASET_KEYS = {"id", "action", "tenant", "user", "teams", "record", "inputs", "reference", "relevant_doc_ids", "notes"}
 
 
 def flagged_item(container: Container, caller: Caller = MARIA, record: str = "account:ACME-001") -> str:
-    container.chat.responder = extractive  # type: ignore[attr-defined]
+    scripted(container).responder = extractive
     inp = SummaryInput(record=record)
     response = container.runner.run(ACTIONS["summary"], inp, caller)  # queues flagged results itself
     assert response.review_flags, "the extractive reply invents a fact and cites a missing chunk"
@@ -39,7 +39,7 @@ def test_unflagged_results_are_not_queued(demo_container: Container) -> None:
         return json.dumps({"headline": "Deal in progress.", "key_facts": [], "open_questions": [], "risks": [],
                            "next_steps": []})
 
-    demo_container.chat.responder = clean  # type: ignore[attr-defined]
+    scripted(demo_container).responder = clean
     response = demo_container.runner.run(ACTIONS["summary"], SummaryInput(record="account:ACME-001"), MARIA)
     assert response.review_flags == []
     assert ReviewQueue(demo_container.sessions).enqueue_if_flagged(response, MARIA, "account:ACME-001") is None

@@ -21,14 +21,13 @@ from sqlalchemy import func, select
 
 from ingest.db import CrmRecordRow, DocumentRow
 from prompts.chat import ChatMessage
-from prompts.scripted import ScriptedChatModel
 from retrieval.filters import admin_filter
 from service.app import MAX_JSON_BODY
 from service.audit import AuditRow
 from service.container import Container
 from service.deps import require_admin
 from service.reviews import ReviewItemRow
-from tests.conftest import auth_headers
+from tests.conftest import auth_headers, scripted
 
 # -- samples ---------------------------------------------------------------------------------
 ACTION_INPUTS: dict[str, dict[str, Any]] = {
@@ -139,8 +138,7 @@ def generic_reply(messages: Sequence[ChatMessage], schema: dict[str, Any] | None
 @pytest.fixture
 def app_container(demo_container: Container) -> Container:
     """The demo stack, its scripted model answering with ``generic_reply``."""
-    chat = demo_container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(demo_container)
     chat.responder = generic_reply
     return demo_container
 
@@ -235,8 +233,7 @@ def test_no_route_serves_another_tenants_data(client: TestClient, demo_container
     chunk_ids = [cid for cid, _ in demo_container.store.scroll(admin_filter("demo"))]
     rival_admin = auth_headers(demo_container, tenant="rival", user="u-rival", teams=("t-enterprise",), role="admin")
     before = demo_state(demo_container)
-    chat = demo_container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(demo_container)
     for call in v1_calls(client.app):  # type: ignore[arg-type]
         response = call.send(client, rival_admin, ids)
         sent = call.url(ids) + json.dumps(call.body() or {})

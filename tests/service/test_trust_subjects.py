@@ -14,7 +14,6 @@ from sqlalchemy import select
 from actions.cache import ActionCacheRow
 from ingest.db import CrmRecordRow, DocumentRow, ErasedSubjectRow
 from prompts.chat import ChatMessage
-from prompts.scripted import ScriptedChatModel
 from retrieval.filters import admin_filter
 from retrieval.models import Chunk
 from retrieval.records import StoredRecord
@@ -23,7 +22,7 @@ from service.container import Container
 from service.reviews import ReviewItemRow
 from service.subjects import Subject, build_redactor
 from tests.actions.test_summary import extractive
-from tests.conftest import DEMO_CORPUS, auth_headers
+from tests.conftest import DEMO_CORPUS, auth_headers, scripted
 from tests.service.test_trust_routes import ACTION_INPUTS
 
 # Dana Whitfield (C-101, VP Operations at Acme) as she appears in the corpus.
@@ -63,8 +62,7 @@ def test_redactor_rules() -> None:
 @pytest.fixture
 def app_container(demo_container: Container) -> Container:
     """The demo stack, its scripted model answering with ``reply``."""
-    chat = demo_container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(demo_container)
     chat.responder = reply
     return demo_container
 
@@ -117,8 +115,7 @@ def test_erasing_a_contact_leaves_nothing_of_them(client: TestClient, demo_conta
     maria = auth_headers(demo_container)
     lena = auth_headers(demo_container, user="u-lena", teams=("t-enterprise", "t-midmarket"))
     admin = auth_headers(demo_container, role="admin", user="u-admin")
-    chat = demo_container.chat
-    assert isinstance(chat, ScriptedChatModel)
+    chat = scripted(demo_container)
 
     # Before: Dana is findable, a summary reads her chunks, a review item and a cached reply exist.
     assert any(PERSONAL.search(h["text"]) for h in search_texts(client, maria, "Dana Whitfield VP Operations"))
